@@ -48,6 +48,9 @@ type Rule struct {
 	Goto     *string       // nil: state unchanged; "" leaves every state
 	Reset    bool
 	Handoff  time.Duration // 0: no handoff
+	// Hash is a short hash of the rule's YAML content (not its position):
+	// reloads compare it to tell changed rules.
+	Hash string
 }
 
 // When is a rule's conditions. A nil or empty field was not given; every

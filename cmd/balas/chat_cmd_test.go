@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestChatCommand(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"shop.yaml": cmdShop})
+	input := strings.Join([]string{
+		"Halo!",
+		"menu",
+		"1", // Produk A
+		"9", // no such choice
+		"1", // Order Sekarang
+		"/state",
+		"Jl. Merdeka 1",
+		"list:product_002",
+		"button:btn_cancel",
+		"type:image bukti",
+		"/as Siti 6281298765432",
+		"hai",
+		"/reset",
+		"/nope",
+		"/quit",
+		"never read",
+	}, "\n") + "\n"
+	stdout, stderr, code := runBalas(t, input, "chat", "--name", "Budi", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	want := `you: Halo!
+bot: Hai Budi! Selamat datang di Toko Maju
+(rule: sapa)
+you: menu
+bot: Silakan pilih produk
+  (Lihat produk)
+  Terlaris
+  [1] Produk A — Rp 100.000
+  [2] Produk B
+(rule: menu)
+you: [Produk A] (list:product_001)
+bot: Kamu memilih Produk A. Lanjut order?
+  [1] Order Sekarang
+  [2] Batal
+(rule: pilih-produk)
+(no choice 9: the last reply has 2 (1–2))
+you: [Order Sekarang] (button:btn_order)
+bot: Kirim alamat pengiriman kamu ya.
+(rule: order)
+state: "awaiting_address"
+session: {product: Produk A}
+you: Jl. Merdeka 1
+bot: Terima kasih! Produk A dikirim ke: Jl. Merdeka 1
+(rule: alamat)
+you: [product_002] (list:product_002)
+bot: Kamu memilih product_002. Lanjut order?
+`
+	if !strings.HasPrefix(stdout, want) {
+		t.Errorf("stdout:\n%s\nwant prefix:\n%s", stdout, want)
+	}
+	for _, w := range []string{
+		"you: [Batal] (button:btn_cancel)\nbot: Maaf, aku belum paham.\n(rule: bantuan)\n",
+		"you: [image] bukti\nbot: Foto diterima.\n(rule: foto)\n",
+		"(you are now Siti, 6281298765432)\nyou: hai\nbot: Hai Siti! Selamat datang di Toko Maju\n",
+		"(conversation reset)\n(unknown command /nope; /help lists them)\n",
+	} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, stdout)
+		}
+	}
+	if strings.Contains(stdout, "never read") {
+		t.Error("read past /quit")
+	}
+	if !strings.Contains(stderr, "7 rules from") {
+		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+func TestChatCommandEOFAndWait(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"shop.yaml": cmdShop})
+	stdout, _, code := runBalas(t, "menu\n1\n/wait 31m\n1\n", "chat", "--at", "2026-01-05T10:00:00+07:00", dir)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	// After the wait the session expired: the tap of Order still works (it
+	// is matched by id), the reply no longer knows the product.
+	if !strings.Contains(stdout, "(31m0s later: Mon 2026-01-05 03:31)\n") || !strings.Contains(stdout, "(the session had expired: state and session were cleared)\n") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+}
+
+func TestChatCommandReloads(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"shop.yaml": cmdShop})
+	path := filepath.Join(dir, "shop.yaml")
+	cmd := exec.Command(rulesToolsBinary(t), "chat", dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	var seen strings.Builder
+	// say sends one line and reads the answer up to its "(rule: …)" line.
+	say := func(line string) {
+		t.Helper()
+		io.WriteString(stdin, line+"\n")
+		for lines.Scan() {
+			seen.WriteString(lines.Text() + "\n")
+			if strings.HasPrefix(lines.Text(), "(rule: ") {
+				return
+			}
+		}
+		t.Fatalf("chat ended early:\n%s\n%s", seen.String(), stderr.String())
+	}
+	say("halo")
+	edited := strings.Replace(cmdShop, "Selamat datang di {{ vars.shop }}", "Apa kabar?", 1)
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	say("halo")
+	// A broken edit: the last good rules stay.
+	if err := os.WriteFile(path, []byte("version: 1\nrules: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	say("halo")
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	want := `you: halo
+bot: Hai Customer! Selamat datang di Toko Maju
+(rule: sapa)
+(rules reloaded: 7 rules)
+you: halo
+bot: Hai Customer! Apa kabar?
+(rule: sapa)
+you: halo
+bot: Hai Customer! Apa kabar?
+(rule: sapa)
+`
+	if seen.String() != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", seen.String(), want)
+	}
+	if !strings.Contains(stderr.String(), "still using the last good rules") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+func TestChatCommandUsage(t *testing.T) {
+	if stdout, _, code := runBalas(t, "", "chat", "--help"); code != 0 || !strings.Contains(stdout, "Usage: balas chat") || !strings.Contains(stdout, "/as NAME NUMBER") {
+		t.Errorf("--help: exit %d\n%s", code, stdout)
+	}
+	if _, stderr, code := runBalas(t, "", "chat"); code != 2 || !strings.Contains(stderr, "balas chat examples/rules/toko") {
+		t.Errorf("no args: exit %d %s", code, stderr)
+	}
+	dir := writeFiles(t, map[string]string{"bad.yaml": "version: 1\nrules:\n  - id: a\n    whenn: {}\n"})
+	if _, stderr, code := runBalas(t, "", "chat", dir); code != 1 || !strings.Contains(stderr, "bad.yaml:4:5:") {
+		t.Errorf("bad rules: exit %d %s", code, stderr)
+	}
+}

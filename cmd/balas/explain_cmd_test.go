@@ -1,0 +1,92 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestExplainCommand(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"shop.yaml": cmdShop})
+	file := filepath.Join(dir, "shop.yaml")
+
+	stdout, _, code := runBalas(t, "", "explain", dir, "menu")
+	want := "✗ alamat  " + file + `:5:12  state ["awaiting_address"]: the conversation is in no state
+✗ sapa  ` + file + `:9:12  keywords [halo hai]: no keyword in "menu"
+✓ menu  ` + file + `:11:5
+  bot: Silakan pilih produk
+    (Lihat produk)
+    Terlaris
+    [1] Produk A — Rp 100.000
+    [2] Produk B
+  → state "", session {}
+`
+	if code != 0 || stdout != want {
+		t.Errorf("exit %d\n%s\nwant:\n%s", code, stdout, want)
+	}
+
+	// Flags after the message; the state makes the first rule answer.
+	stdout, _, code = runBalas(t, "", "explain", dir, "Jl. Merdeka 1", "--state", "awaiting_address", "--session", "product=Produk A")
+	if code != 0 || !strings.HasPrefix(stdout, "✓ alamat  "+file+":4:5\n  bot: Terima kasih! Produk A dikirim ke: Jl. Merdeka 1\n") {
+		t.Errorf("--state: exit %d\n%s", code, stdout)
+	}
+
+	// Taps and types.
+	stdout, _, _ = runBalas(t, "", "explain", dir, "button:btn_order")
+	if !strings.Contains(stdout, `✗ pilih-produk  `+file+`:23:12  list [product_*]: not a list reply (a button reply "btn_order")`) ||
+		!strings.Contains(stdout, "✓ order  ") {
+		t.Errorf("button:\n%s", stdout)
+	}
+	stdout, _, _ = runBalas(t, "", "explain", dir, "list:product_002", "Produk B")
+	if !strings.Contains(stdout, "✓ pilih-produk") || !strings.Contains(stdout, "Kamu memilih Produk B.") {
+		t.Errorf("list:\n%s", stdout)
+	}
+	stdout, _, _ = runBalas(t, "", "explain", dir, "type:image")
+	if !strings.Contains(stdout, `type [text]: the message is of type "image"`) || !strings.Contains(stdout, "✓ foto") {
+		t.Errorf("type:\n%s", stdout)
+	}
+
+	// Fallbacks only when nothing else matched.
+	stdout, _, _ = runBalas(t, "", "explain", dir, "apa ini")
+	if !strings.Contains(stdout, "✗ foto  ") || !strings.Contains(stdout, "(no rule matched; trying the fallbacks)\n✓ bantuan  ") {
+		t.Errorf("fallback:\n%s", stdout)
+	}
+	if strings.Contains(mustExplain(t, dir, "halo"), "bantuan") {
+		t.Error("fallback tried although sapa matched")
+	}
+}
+
+func mustExplain(t *testing.T, args ...string) string {
+	t.Helper()
+	stdout, stderr, code := runBalas(t, "", append([]string{"explain"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	return stdout
+}
+
+func TestExplainCommandTime(t *testing.T) {
+	out := mustExplain(t, filepath.Join("..", "..", "examples", "rules", "toko"), "stok ada?", "--at", "2026-01-05T22:00:00+07:00")
+	if !strings.Contains(out, "✓ malam  ") {
+		t.Errorf("night:\n%s", out)
+	}
+	out = mustExplain(t, filepath.Join("..", "..", "examples", "rules", "toko"), "stok ada?", "--at", "2026-01-05T10:00:00+07:00")
+	if !strings.Contains(out, "✗ malam  ") || !strings.Contains(out, "expr `now.Hour() >= 21 || now.Hour() < 8`: false") || !strings.Contains(out, "✓ bantuan") {
+		t.Errorf("day:\n%s", out)
+	}
+}
+
+func TestExplainCommandUsage(t *testing.T) {
+	if stdout, _, code := runBalas(t, "", "explain", "--help"); code != 0 || !strings.Contains(stdout, "Usage: balas explain") {
+		t.Errorf("--help: exit %d\n%s", code, stdout)
+	}
+	if _, stderr, code := runBalas(t, "", "explain", "rules"); code != 2 || !strings.Contains(stderr, "give the rules and a message") {
+		t.Errorf("one arg: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := runBalas(t, "", "explain", "--at", "today", "x", "y"); code != 2 || !strings.Contains(stderr, "RFC 3339") {
+		t.Errorf("bad --at: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := runBalas(t, "", "explain", "/no/such/rules", "halo"); code != 1 || !strings.Contains(stderr, "/no/such/rules") {
+		t.Errorf("missing rules: exit %d %s", code, stderr)
+	}
+}

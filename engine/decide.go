@@ -1,0 +1,317 @@
+package engine
+
+import (
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/balas-bot/balas/rules"
+)
+
+// Inbound is one customer message, decoded from the webhook.
+type Inbound struct {
+	ID, From, UserID, Type string
+	// Text is what the customer TYPED: the text body or the media caption;
+	// "" for taps of buttons and list rows.
+	Text string
+	// ReplyKind is "button" (an interactive button reply or a template
+	// quick-reply button), "list", or "" for anything else.
+	ReplyKind string
+	// For a template quick reply, ReplyID is the payload and ReplyTitle the text.
+	ReplyID, ReplyTitle, ReplyDescription string
+	Media                                 rules.MediaEnv
+	Location                              rules.LocationEnv
+	ContextID                             string
+	Timestamp                             time.Time
+	ContactName, WaID                     string
+	PhoneNumberID, DisplayPhoneNumber     string
+}
+
+// Conversation is what the bot remembers of one customer.
+type Conversation struct {
+	State   string
+	Session map[string]any
+	// HandoffUntil is the end of a handoff to a person; zero: none.
+	HandoffUntil time.Time
+	// LastInboundAt is when the customer last wrote; zero: a new conversation.
+	LastInboundAt time.Time
+}
+
+// Decision is what the bot does with one inbound message.
+type Decision struct {
+	// Rule is the rule that answered; nil when no rule matched or the
+	// conversation is in handoff.
+	Rule *rules.Rule
+	// Replies are the rendered messages, rules.Fit applied, in send order.
+	Replies []rules.Reply
+	// Conversation is the conversation after this message (LastInboundAt = now).
+	Conversation Conversation
+	// InHandoff: the conversation was in handoff, nothing is answered.
+	InHandoff bool
+	// Expired: session_ttl had passed; state and session were cleared before matching.
+	Expired bool
+	// Notes are shortened fields and runtime template or expression errors.
+	Notes []string
+}
+
+// Matched reports whether a rule answered.
+func (d *Decision) Matched() bool { return d.Rule != nil }
+
+// DefaultSessionTTL applies when a set carries no session_ttl.
+const DefaultSessionTTL = 30 * time.Minute
+
+// Bot is a rule set prepared for matching: its indexes are built once by New.
+// A Bot is immutable and safe for concurrent use.
+type Bot struct {
+	set   *rules.Set
+	rules []prepared // parallel to set.Rules
+	main  *index     // rules that are not fallbacks
+	fall  *index     // fallbacks
+}
+
+// prepared is a rule with its matching data precomputed.
+type prepared struct {
+	rule     *rules.Rule
+	keywords [][]string // each keyword's normalised words; empty keywords dropped
+	exact    []string   // normalised
+}
+
+// New prepares set for matching. set must not be changed afterwards.
+func New(set *rules.Set) *Bot {
+	if set == nil {
+		set = &rules.Set{}
+	}
+	b := &Bot{set: set, rules: make([]prepared, len(set.Rules))}
+	var mainIdx, fallIdx []int32
+	for i, r := range set.Rules {
+		p := prepared{rule: r}
+		for _, k := range r.When.Keywords {
+			if w := rules.Words(k); len(w) > 0 {
+				p.keywords = append(p.keywords, w)
+			}
+		}
+		for _, e := range r.When.Exact {
+			p.exact = append(p.exact, rules.Normalize(e))
+		}
+		b.rules[i] = p
+		if r.Fallback {
+			fallIdx = append(fallIdx, int32(i))
+		} else {
+			mainIdx = append(mainIdx, int32(i))
+		}
+	}
+	b.main = buildIndex(b.rules, mainIdx)
+	b.fall = buildIndex(b.rules, fallIdx)
+	return b
+}
+
+// Set returns the rule set the bot answers with.
+func (b *Bot) Set() *rules.Set { return b.set }
+
+// Decide picks the rule that answers in and carries out its actions. It is
+// pure (no I/O, now is the only clock) and safe for concurrent use; conv is
+// not modified.
+func (b *Bot) Decide(in Inbound, conv Conversation, now time.Time) Decision {
+	return b.decide(&in, conv, now, nil)
+}
+
+func (b *Bot) sessionTTL() time.Duration {
+	if b.set.Settings.SessionTTL > 0 {
+		return b.set.Settings.SessionTTL
+	}
+	return DefaultSessionTTL
+}
+
+func (b *Bot) location() *time.Location {
+	if b.set.Settings.Location != nil {
+		return b.set.Settings.Location
+	}
+	return time.UTC
+}
+
+var emptySession = map[string]any{} // never written
+
+func (b *Bot) decide(in *Inbound, conv Conversation, now time.Time, ex *Explanation) Decision {
+	d := Decision{Conversation: conv}
+	c := &d.Conversation
+	if !conv.LastInboundAt.IsZero() && now.Sub(conv.LastInboundAt) >= b.sessionTTL() {
+		d.Expired = true
+		c.State = ""
+		c.Session = nil
+	}
+	c.LastInboundAt = now
+	if now.Before(conv.HandoffUntil) {
+		d.InHandoff = true
+	} else {
+		c.HandoffUntil = time.Time{}
+	}
+	if ex != nil {
+		ex.Expired, ex.InHandoff = d.Expired, d.InHandoff
+	}
+	if d.InHandoff {
+		return d
+	}
+
+	m := b.newMessage(in, c, now)
+	winner, match := b.choose(m, ex)
+	if winner == nil {
+		d.Notes = m.notes
+		return d
+	}
+	r := winner.rule
+	d.Rule = r
+
+	// Actions: reset, set (seeing the conversation as the message found it),
+	// goto, handoff.
+	if r.Reset {
+		c.State = ""
+		c.Session = nil
+	}
+	if len(r.Set) > 0 {
+		session := make(map[string]any, len(c.Session)+len(r.Set))
+		maps.Copy(session, c.Session)
+		m.env.Match = match
+		for _, a := range r.Set {
+			v, err := a.Value.Render(&m.env)
+			if err != nil {
+				m.note("rule %s: set %s: %v", r.ID, a.Key, err)
+				continue
+			}
+			session[a.Key] = v
+		}
+		c.Session = session
+	}
+	if r.Goto != nil {
+		c.State = *r.Goto
+	}
+	if r.Handoff > 0 {
+		c.HandoffUntil = now.Add(r.Handoff)
+	}
+
+	// Replies see the conversation after the actions.
+	m.env.State = c.State
+	m.env.Session = c.Session
+	if m.env.Session == nil {
+		m.env.Session = emptySession
+	}
+	m.env.Match = match
+	if len(r.Reply) > 0 {
+		d.Replies = make([]rules.Reply, 0, len(r.Reply))
+	}
+	for i, msg := range r.Reply {
+		rep, err := msg.Render(&m.env)
+		if err != nil {
+			m.note("rule %s: reply %d dropped: %v", r.ID, i+1, err)
+			continue
+		}
+		for _, n := range fitReply(&rep) {
+			m.note("rule %s: reply %d: %s", r.ID, i+1, n)
+		}
+		d.Replies = append(d.Replies, rep)
+	}
+	d.Notes = m.notes
+	return d
+}
+
+// message is one inbound message being matched.
+type message struct {
+	in    *Inbound
+	typed string   // what the customer typed
+	norm  string   // Normalize(typed)
+	words []string // words of norm
+	state string
+	env   rules.Env
+	notes []string
+	buf   [32]int32 // candidate scratch space
+}
+
+func (m *message) note(format string, args ...any) {
+	m.notes = append(m.notes, fmt.Sprintf(format, args...))
+}
+
+func (b *Bot) newMessage(in *Inbound, c *Conversation, now time.Time) *message {
+	m := &message{in: in, typed: in.Text, state: c.State}
+	m.norm = rules.Normalize(in.Text)
+	m.words = splitWords(m.norm)
+	text := in.Text
+	if in.ReplyKind != "" && text == "" {
+		text = in.ReplyTitle
+	}
+	session := c.Session
+	if session == nil {
+		session = emptySession
+	}
+	m.env = rules.Env{
+		Message: rules.MessageEnv{
+			ID:        in.ID,
+			From:      in.From,
+			Type:      in.Type,
+			Text:      text,
+			Timestamp: in.Timestamp,
+			Reply:     rules.ReplyEnv{ID: in.ReplyID, Title: in.ReplyTitle, Description: in.ReplyDescription},
+			Media:     in.Media,
+			Location:  in.Location,
+			Context:   rules.ContextEnv{ID: in.ContextID},
+		},
+		Contact:  rules.ContactEnv{Name: in.ContactName, WaID: in.WaID},
+		Business: rules.BusinessEnv{PhoneNumberID: in.PhoneNumberID, DisplayPhoneNumber: in.DisplayPhoneNumber},
+		State:    c.State,
+		Session:  session,
+		Vars:     b.set.Vars,
+		Now:      now.In(b.location()),
+	}
+	return m
+}
+
+// splitWords splits a normalised string (words separated by single spaces).
+func splitWords(s string) []string {
+	if s == "" {
+		return nil
+	}
+	n := 1
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			n++
+		}
+	}
+	words := make([]string, 0, n)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			words = append(words, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(words, s[start:])
+}
+
+// choose returns the winning rule and its regex groups: the first candidate
+// that is not a fallback, else the first fallback.
+func (b *Bot) choose(m *message, ex *Explanation) (*prepared, map[string]string) {
+	if ex != nil {
+		// Explanations walk every rule, so that they can say why each failed.
+		for _, fallback := range []bool{false, true} {
+			for i := range b.rules {
+				p := &b.rules[i]
+				if p.rule.Fallback != fallback {
+					continue
+				}
+				ok, match, f := b.check(p, m, true)
+				ex.Tried = append(ex.Tried, Attempt{Rule: p.rule, Matched: ok, Failure: f})
+				if ok {
+					return p, match
+				}
+			}
+		}
+		return nil, nil
+	}
+	for _, idx := range []*index{b.main, b.fall} {
+		for _, i := range idx.candidates(m) {
+			p := &b.rules[i]
+			if ok, match, _ := b.check(p, m, false); ok {
+				return p, match
+			}
+		}
+	}
+	return nil, nil
+}

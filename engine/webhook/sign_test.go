@@ -1,0 +1,136 @@
+package webhook
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+var testSecret = []byte("balas-test-app-secret")
+
+// signatures parses testdata/SIGNATURES.txt: file name → header value, and
+// the re-serialised text_unicode value from the last comment line.
+func signatures(t *testing.T) (map[string]string, string) {
+	t.Helper()
+	sigs := map[string]string{}
+	var reserialised string
+	sc := bufio.NewScanner(bytes.NewReader(readFixture(t, "SIGNATURES.txt")))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "#") {
+			if strings.Contains(line, "re-serialized") {
+				_, reserialised, _ = strings.Cut(line, ": ")
+			}
+			continue
+		}
+		if f := strings.Fields(line); len(f) == 2 {
+			sigs[f[0]] = f[1]
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(reserialised, "sha256=") {
+		t.Fatalf("no re-serialised signature found in SIGNATURES.txt")
+	}
+	return sigs, reserialised
+}
+
+func TestFixtureSignatures(t *testing.T) {
+	sigs, _ := signatures(t)
+	names := fixtureNames(t)
+	if len(sigs) != len(names) {
+		t.Errorf("SIGNATURES.txt has %d entries, testdata has %d fixtures", len(sigs), len(names))
+	}
+	for _, name := range names {
+		want, ok := sigs[name]
+		if !ok {
+			t.Errorf("%s: no signature", name)
+			continue
+		}
+		body := readFixture(t, name)
+		if got := Sign(testSecret, body); got != want {
+			t.Errorf("%s: Sign = %s, want %s", name, got, want)
+		}
+		if !VerifySignature(testSecret, body, want) {
+			t.Errorf("%s: VerifySignature(fixture signature) = false", name)
+		}
+		if VerifySignature([]byte("another-secret"), body, want) {
+			t.Errorf("%s: verified under the wrong secret", name)
+		}
+		tampered := bytes.Replace(body, []byte("104857600123456"), []byte("104857600123457"), 1)
+		if VerifySignature(testSecret, tampered, want) {
+			t.Errorf("%s: tampered body verified", name)
+		}
+	}
+}
+
+func TestReserialisedDoesNotVerify(t *testing.T) {
+	_, reserialised := signatures(t)
+	raw := readFixture(t, "text_unicode.json")
+	if VerifySignature(testSecret, raw, reserialised) {
+		t.Fatal("the re-serialised signature verifies against the raw body")
+	}
+	// Parsing and re-serialising changes the bytes (UTF-8 instead of \u
+	// escapes, "/" instead of "\/"), so the raw signature no longer verifies.
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	again, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, _ := signatures(t)
+	if VerifySignature(testSecret, again, sigs["text_unicode.json"]) {
+		t.Error("raw signature verifies a re-serialised body")
+	}
+}
+
+func TestVerifySignatureMalformed(t *testing.T) {
+	body := readFixture(t, "text.json")
+	good := Sign(testSecret, body)
+	hexSum := strings.TrimPrefix(good, "sha256=")
+	cases := map[string]string{
+		"missing":         "",
+		"prefix only":     "sha256=",
+		"no prefix":       hexSum,
+		"sha1 prefix":     "sha1=" + hexSum,
+		"upper prefix":    "SHA256=" + hexSum,
+		"space":           "sha256= " + hexSum,
+		"trailing space":  good + " ",
+		"short":           good[:len(good)-2],
+		"long":            good + "00",
+		"odd":             good[:len(good)-1],
+		"not hex":         "sha256=" + strings.Repeat("zz", 32),
+		"flipped digit":   good[:len(good)-1] + flip(good[len(good)-1]),
+		"double prefix":   "sha256=" + good,
+		"other body hash": Sign(testSecret, []byte("{}")),
+	}
+	for name, h := range cases {
+		if VerifySignature(testSecret, body, h) {
+			t.Errorf("%s: %q verified", name, h)
+		}
+	}
+	if !VerifySignature(testSecret, body, good) {
+		t.Error("good signature rejected")
+	}
+	if !VerifySignature(testSecret, body, "sha256="+strings.ToUpper(hexSum)) {
+		t.Error("uppercase hex digest rejected")
+	}
+	if VerifySignature(nil, body, Sign(nil, body)) {
+		t.Error("empty secret verified")
+	}
+	if s := Sign(testSecret, nil); len(s) != len("sha256=")+64 || s != strings.ToLower(s) {
+		t.Errorf("Sign = %q", s)
+	}
+}
+
+func flip(c byte) string {
+	if c == '0' {
+		return "1"
+	}
+	return "0"
+}

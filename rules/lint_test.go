@@ -1,0 +1,60 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLints(t *testing.T) {
+	const head = "version: 1\nrules:\n"
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"unconditioned rule shadows later rules", head +
+			"  - id: all\n    reply: hi\n  - id: menu\n    when: {keywords: [menu]}\n    reply: ho\n",
+			[]string{"r.yaml:5:5: warning: rule `menu` can never match: rule `all` (r.yaml:3:5) comes first and has no conditions, so it answers every message"}},
+		{"same keywords and nothing else", head +
+			"  - id: a\n    when: {keywords: [menu, katalog]}\n    reply: hi\n  - id: b\n    when: {keywords: [katalog], type: text}\n    reply: ho\n",
+			[]string{"r.yaml:6:5: warning: rule `b` can never match: rule `a` (r.yaml:3:5) comes first and matches every message this one would"}},
+		{"more specific later rule is fine", head +
+			"  - id: a\n    when: {keywords: [menu]}\n    reply: hi\n  - id: b\n    when: {keywords: [menu, katalog]}\n    reply: ho\n",
+			[]string{"r.yaml:7:23: warning: keyword `menu` never reaches rule `b`: rule `a` (r.yaml:3:5) comes first and has it too"}},
+		{"glob covers", head +
+			"  - id: a\n    when: {button: 'btn_*'}\n    reply: hi\n  - id: b\n    when: {button: btn_order}\n    reply: ho\n",
+			[]string{"r.yaml:6:5: warning: rule `b` can never match: rule `a` (r.yaml:3:5) comes first and matches every message this one would"}},
+		{"different state is fine", head +
+			"  - id: a\n    when: {state: x, keywords: [menu]}\n    reply: hi\n  - id: b\n    when: {keywords: [menu]}\n    reply: ho\n  - id: c\n    when: {state: x}\n    goto: ''\n",
+			nil},
+		{"second fallback", head +
+			"  - id: a\n    fallback: true\n    reply: hi\n  - id: b\n    fallback: true\n    reply: ho\n",
+			[]string{"r.yaml:6:5: warning: fallback `b` can never answer: fallback `a` (r.yaml:3:5) comes first and always answers"}},
+		{"fallback is not shadowed by rules", head +
+			"  - id: a\n    reply: hi\n  - id: b\n    fallback: true\n    reply: ho\n",
+			nil},
+		{"goto unhandled state", head +
+			"  - id: a\n    when: {button: order}\n    reply: hi\n    goto: awaiting_adress\n  - id: b\n    when: {state: awaiting_address}\n    goto: ''\n",
+			[]string{"r.yaml:6:11: warning: no rule handles state `awaiting_adress`: no `when.state` names it, so the conversation stays there until the session ends"}},
+		{"button and row ids unhandled", head +
+			"  - id: a\n    when: {keywords: [x]}\n    reply:\n      - buttons: {body: b, buttons: [{id: yes, title: Ya}, {id: no, title: Tidak}]}\n" +
+			"      - list: {body: b, button: Lihat, sections: [{title: S, rows: [{id: p_1, title: A}, {id: q_1, title: B}]}]}\n" +
+			"  - id: b\n    when: {button: yes}\n    reply: ok\n  - id: c\n    when: {list: 'p_*'}\n    reply: ok\n",
+			[]string{
+				"r.yaml:6:65: warning: no rule handles button `no`: no `when.button` matches it",
+				"r.yaml:7:95: warning: no rule handles list row `q_1`: no `when.list` matches it",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeRules(t, map[string]string{"r.yaml": tt.yaml})
+			got, _, err := loadDiags(t, dir)
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

@@ -1,0 +1,271 @@
+package rules
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeRules writes files into a temporary folder and returns it.
+func writeRules(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// loadDiags loads dir and returns the diagnostics with dir/ stripped.
+func loadDiags(t *testing.T, dir string) ([]string, *Set, error) {
+	t.Helper()
+	set, diags, err := Load(dir)
+	var out []string
+	for _, d := range diags {
+		out = append(out, strings.ReplaceAll(d.String(), dir+string(filepath.Separator), ""))
+	}
+	return out, set, err
+}
+
+func TestLoadExample(t *testing.T) {
+	set, diags, err := Load("testdata/shop.yaml")
+	if err != nil {
+		t.Fatalf("Load: %v\n%s", err, FormatDiagnostics(diags))
+	}
+	if len(set.Rules) != 8 {
+		t.Fatalf("got %d rules, want 8", len(set.Rules))
+	}
+	if got := set.Settings.Location.String(); got != "Asia/Jakarta" {
+		t.Errorf("timezone %q", got)
+	}
+	if set.Settings.SessionTTL != 30*time.Minute || !set.Settings.MarkRead || set.Settings.Typing {
+		t.Errorf("settings %+v", set.Settings)
+	}
+	if set.Vars["shop"] != "Toko Maju" {
+		t.Errorf("vars %v", set.Vars)
+	}
+	if len(set.Version) != 12 || len(set.Files) != 1 || set.Files[0] != "testdata/shop.yaml" {
+		t.Errorf("version %q files %v", set.Version, set.Files)
+	}
+	sapa := set.Rules[1]
+	if sapa.ID != "sapa" || strings.Join(sapa.When.Keywords, "|") != "halo|hai|selamat pagi" {
+		t.Errorf("sapa: %+v", sapa.When)
+	}
+	if sapa.Pos.String() != "testdata/shop.yaml:14:5" {
+		t.Errorf("sapa pos %s", sapa.Pos)
+	}
+	env := &Env{Contact: ContactEnv{Name: "Budi"}, Vars: set.Vars}
+	r, err := sapa.Reply[0].Render(env)
+	if err != nil || r.Kind != "text" || r.Text != "Hai Budi! Selamat datang di Toko Maju 👋" {
+		t.Errorf("render: %+v %v", r, err)
+	}
+	pilih := set.Rules[3]
+	env.Message.Reply.Title = "Produk A"
+	r, err = pilih.Reply[0].Render(env)
+	if err != nil || r.Kind != "buttons" || r.Text != "Kamu memilih Produk A. Lanjut order?" ||
+		len(r.Buttons) != 2 || r.Buttons[0] != (Button{ID: "btn_order", Title: "Order Sekarang"}) {
+		t.Errorf("buttons render: %+v %v", r, err)
+	}
+	if !pilih.When.Lists[0].Match("product_001") || pilih.When.Lists[0].Match("x_product_001") {
+		t.Error("list glob")
+	}
+	if v, err := pilih.Set[0].Value.Render(env); err != nil || v != "Produk A" {
+		t.Errorf("set: %q %v", v, err)
+	}
+	menu, _ := set.Rules[2].Reply[0].Render(env)
+	if menu.Kind != "list" || menu.ListButton != "Lihat produk" || len(menu.Sections) != 1 || len(menu.Sections[0].Rows) != 2 ||
+		menu.Sections[0].Rows[1].Description != "Rp 150.000" {
+		t.Errorf("list render: %+v", menu)
+	}
+	malam := set.Rules[5]
+	env.Now = time.Date(2026, 1, 1, 22, 0, 0, 0, time.UTC)
+	if ok, err := malam.When.Expr.Eval(env); !ok || err != nil {
+		t.Errorf("expr: %v %v", ok, err)
+	}
+	foto, _ := set.Rules[6].Reply[0].Render(env)
+	if !foto.Quote || foto.Kind != "text" {
+		t.Errorf("quote: %+v", foto)
+	}
+	if !set.Rules[7].Fallback || set.Rules[4].Goto == nil || *set.Rules[4].Goto != "awaiting_address" {
+		t.Error("fallback/goto")
+	}
+	if *set.Rules[0].Goto != "" || set.Rules[0].When.States[0] != "awaiting_address" {
+		t.Error("state/goto empty")
+	}
+}
+
+func TestLoadFolder(t *testing.T) {
+	dir := writeRules(t, map[string]string{
+		"b.yaml":      "version: 1\nrules:\n  - id: b\n    fallback: true\n    reply: '{{ vars.shop }}'\n",
+		"a.yml":       "version: 1\nvars: {shop: Toko}\nsettings: {session_ttl: 1d2h, timezone: Europe/Paris, typing: true, mark_read: false}\nrules:\n  - id: a\n    reply: hi\n",
+		"a_test.yaml": "tests: []\n",
+		"notes.txt":   "not rules",
+	})
+	diags, set, err := loadDiags(t, dir)
+	if err != nil {
+		t.Fatalf("%v %v", err, diags)
+	}
+	if len(set.Files) != 2 || filepath.Base(set.Files[0]) != "a.yml" || set.Rules[1].ID != "b" || set.Rules[1].Index != 1 {
+		t.Fatalf("files %v rules %v", set.Files, set.Rules)
+	}
+	st := set.Settings
+	if st.SessionTTL != 26*time.Hour || st.MarkRead || !st.Typing || st.Location.String() != "Europe/Paris" {
+		t.Errorf("settings %+v", st)
+	}
+	if set.Files[0] != filepath.Join(dir, "a.yml") {
+		t.Errorf("file path %q", set.Files[0])
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	const head = "version: 1\nrules:\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"unknown key with suggestion", map[string]string{"r.yaml": head + "  - id: a\n    when: {keyword: [halo]}\n    reply: hi\n"},
+			[]string{"r.yaml:4:12: unknown key `keyword`; did you mean `keywords`?"}},
+		{"unknown key without suggestion", map[string]string{"r.yaml": head + "  - id: a\n    colour: red\n    reply: hi\n"},
+			[]string{"r.yaml:4:5: unknown key `colour` in a rule; known keys: id, when, reply, set, goto, reset, handoff, fallback"}},
+		{"wrong type", map[string]string{"r.yaml": head + "  - id: a\n    reply: hi\n    reset: yes please\n"},
+			[]string{"r.yaml:5:12: `reset` must be true or false, got a string"}},
+		{"rules not a list", map[string]string{"r.yaml": "version: 1\nrules: {a: 1}\n"},
+			[]string{"r.yaml:2:8: `rules` must be a list of rules, got a mapping"}},
+		{"version missing", map[string]string{"r.yaml": "rules:\n  - id: a\n    reply: hi\n"},
+			[]string{"r.yaml:1:1: `version: 1` is missing: every rules file starts with it"}},
+		{"version wrong", map[string]string{"r.yaml": "version: 2\nrules: []\n"},
+			[]string{"r.yaml:1:10: unsupported version `2`; this balas reads `version: 1`"}},
+		{"empty file", map[string]string{"r.yaml": ""},
+			[]string{"r.yaml:1:1: empty file: a rules file starts with `version: 1`"}},
+		{"invalid yaml", map[string]string{"r.yaml": "version: 1\nrules:\n  - id: a\n   reply: [\n"},
+			[]string{"r.yaml:2:1: invalid YAML: did not find expected '-' indicator"}},
+		{"duplicate key", map[string]string{"r.yaml": head + "  - id: a\n    reply: hi\n    reply: ho\n"},
+			[]string{"r.yaml:5:5: key `reply` is given twice (first at line 4)"}},
+		{"duplicate id across files", map[string]string{
+			"a.yaml": head + "  - id: a\n    reply: hi\n",
+			"b.yaml": head + "  - id: a\n    reply: ho\n"},
+			[]string{"b.yaml:3:9: rule id `a` is used twice (first at a.yaml:3:9)"}},
+		{"missing id", map[string]string{"r.yaml": head + "  - reply: hi\n"},
+			[]string{"r.yaml:3:5: A rule needs `id`"}},
+		{"setting twice across files", map[string]string{
+			"a.yaml": "version: 1\nsettings: {timezone: UTC}\n",
+			"b.yaml": "version: 1\nsettings:\n  timezone: UTC\n"},
+			[]string{"b.yaml:3:3: `settings.timezone` is given twice (first at a.yaml:2:12)"}},
+		{"var twice across files", map[string]string{
+			"a.yaml": "version: 1\nvars: {shop: A}\n",
+			"b.yaml": "version: 1\nvars: {shop: B}\n"},
+			[]string{"b.yaml:2:8: `vars.shop` is given twice (first at a.yaml:2:8)"}},
+		{"bad duration", map[string]string{"r.yaml": "version: 1\nsettings: {session_ttl: 30 minutes}\n"},
+			[]string{"r.yaml:2:25: `session_ttl`: invalid duration `30 minutes` (write e.g. 30m, 2h, 1d12h)"}},
+		{"bad timezone", map[string]string{"r.yaml": "version: 1\nsettings: {timezone: Asia/Jakart}\n"},
+			[]string{"r.yaml:2:22: unknown time zone `Asia/Jakart` (write an IANA name like Asia/Jakarta or UTC)"}},
+		{"bad regex", map[string]string{"r.yaml": head + "  - id: a\n    when: {regex: 'a(b'}\n    reply: hi\n"},
+			[]string{"r.yaml:4:19: invalid regex: missing closing ): `a(b`"}},
+		{"match without regex", map[string]string{"r.yaml": head + "  - id: a\n    reply: 'x {{ match.n }}'\n"},
+			[]string{"r.yaml:4:15: `match.n` in `text`: `match` is only set in rules with a `regex`"}},
+		{"match group unknown", map[string]string{"r.yaml": head + "  - id: a\n    when: {regex: '(?P<num>\\d+)'}\n    reply: 'x {{ match.nun }}'\n"},
+			[]string{"r.yaml:5:15: `match.nun` in `text`: the regex has no group named `nun`; did you mean `num`?"}},
+		{"unknown type", map[string]string{"r.yaml": head + "  - id: a\n    when: {type: [txt]}\n    reply: hi\n"},
+			[]string{"r.yaml:4:19: unknown message type `txt`; did you mean `text`?"}},
+		{"from with plus", map[string]string{"r.yaml": head + "  - id: a\n    when: {from: '+62*'}\n    reply: hi\n"},
+			[]string{"r.yaml:4:18: `from` `+62*`: numbers in webhooks have no `+`; write `62*`"}},
+		{"rule does nothing", map[string]string{"r.yaml": head + "  - id: a\n    when: {keywords: [x]}\n"},
+			[]string{"r.yaml:3:5: rule `a` does nothing: give it a `reply` or an action (`set`, `goto`, `reset`, `handoff`)"}},
+		{"fallback with when", map[string]string{"r.yaml": head + "  - id: a\n    fallback: true\n    when: {keywords: [x]}\n    reply: hi\n"},
+			[]string{"r.yaml:5:5: a fallback rule cannot have `when`: fallbacks answer, in order, only when no other rule matched"}},
+		{"misspelt name in template", map[string]string{"r.yaml": head + "  - id: a\n    reply: 'Hai {{ mesage.text }}'\n"},
+			[]string{"r.yaml:4:17: in `text`: {{ mesage.text }}: unknown name mesage"}},
+		{"misspelt field in template", map[string]string{"r.yaml": head + "  - id: a\n    reply: Hai {{ message.txet }}\n"},
+			[]string{"r.yaml:4:16: in `text`: {{ message.txet }}: type rules.MessageEnv has no field txet"}},
+		{"expr not bool", map[string]string{"r.yaml": head + "  - id: a\n    when: {expr: 'message.text'}\n    reply: hi\n"},
+			[]string{"r.yaml:4:18: in `expr`: expected bool, but got string"}},
+		{"undeclared var", map[string]string{"r.yaml": "version: 1\nvars: {shop: A}\nrules:\n  - id: a\n    reply: '{{ vars.shopp }}'\n"},
+			[]string{"r.yaml:5:13: `vars.shopp` is not declared under `vars`; did you mean `shop`?"}},
+		{"unclosed template", map[string]string{"r.yaml": head + "  - id: a\n    reply: 'ab {{ x'\n"},
+			[]string{"r.yaml:4:16: in `text`: `{{` is not closed by `}}`"}},
+		{"too many buttons", map[string]string{"r.yaml": head + "  - id: a\n    reply:\n      buttons:\n        body: b\n        buttons:\n" +
+			"          - {id: a, title: A}\n          - {id: b, title: B}\n          - {id: c, title: C}\n          - {id: d, title: D}\n"},
+			[]string{"r.yaml:11:13: `buttons` has 4 items; WhatsApp allows at most 3"}},
+		{"no buttons", map[string]string{"r.yaml": head + "  - id: a\n    reply: {buttons: {body: b, buttons: []}}\n"},
+			[]string{"r.yaml:4:41: `buttons` needs at least 1 item"}},
+		{"button title too long", map[string]string{"r.yaml": head + "  - id: a\n    reply: {buttons: {body: b, buttons: [{id: x, title: Order Sekarang 🛒 sekali}]}}\n"},
+			[]string{"r.yaml:4:57: `title` is 23 characters; WhatsApp allows at most 20"}},
+		{"button title 20 with emoji ok", map[string]string{"r.yaml": head + "  - id: a\n    when: {button: x}\n    reply: {buttons: {body: b, buttons: [{id: x, title: Order Sekarang 🛒 ya}]}}\n"},
+			nil},
+		{"button title templated too long", map[string]string{"r.yaml": head + "  - id: a\n    reply: {buttons: {body: b, buttons: [{id: x, title: 'Order Sekarang sekali {{ contact.name }}'}]}}\n"},
+			[]string{"r.yaml:4:57: `title` is at least 22 characters (not counting {{ }}); WhatsApp allows at most 20"}},
+		{"duplicate button ids and titles", map[string]string{"r.yaml": head + "  - id: a\n    when: {button: x}\n    reply: {buttons: {body: b, buttons: [{id: x, title: A}, {id: x, title: A}]}}\n"},
+			[]string{"r.yaml:5:66: button id `x` is used twice in this message (first at line 5)",
+				"r.yaml:5:76: button title `A` is used twice in this message (first at line 5); WhatsApp needs unique titles"}},
+		{"button id too long", map[string]string{"r.yaml": head + "  - id: a\n    reply: {buttons: {body: b, buttons: [{id: " + strings.Repeat("x", 257) + ", title: A}]}}\n"},
+			[]string{"r.yaml:4:47: `id` is 257 characters; WhatsApp allows at most 256"}},
+		{"interactive body too long", map[string]string{"r.yaml": head + "  - id: a\n    reply: {buttons: {body: " + strings.Repeat("x", 1025) + ", buttons: [{id: x, title: A}]}}\n"},
+			[]string{"r.yaml:4:29: `body` is 1025 characters; WhatsApp allows at most 1024"}},
+		{"text too long", map[string]string{"r.yaml": head + "  - id: a\n    reply: " + strings.Repeat("x", 4097) + "\n"},
+			[]string{"r.yaml:4:12: `text` is 4097 characters; WhatsApp allows at most 4096"}},
+		{"header and footer too long", map[string]string{"r.yaml": head + "  - id: a\n    reply: {cta_url: {body: b, display_text: Buka, url: 'https://x.id', header: " + strings.Repeat("h", 61) + ", footer: " + strings.Repeat("f", 61) + "}}\n"},
+			[]string{"r.yaml:4:81: `header` is 61 characters; WhatsApp allows at most 60", "r.yaml:4:152: `footer` is 61 characters; WhatsApp allows at most 60"}},
+		{"cta display text and url", map[string]string{"r.yaml": head + "  - id: a\n    reply: {cta_url: {body: b, display_text: Buka katalog lengkap kami, url: 'ftp://x'}}\n"},
+			[]string{"r.yaml:4:46: `display_text` is 25 characters; WhatsApp allows at most 20", "r.yaml:4:78: `url` must be an http:// or https:// URL"}},
+		{"list limits", map[string]string{"r.yaml": head + "  - id: a\n    reply:\n      list:\n        body: b\n        button: Lihat semua produk kami\n        sections:\n" +
+			"          - title: Produk terlaris minggu ini\n            rows:\n" +
+			"              - {id: p1, title: Produk dengan nama panjang sekali, description: " + strings.Repeat("d", 73) + "}\n" +
+			"              - {id: p1, title: B}\n"},
+			[]string{
+				"r.yaml:7:17: `button` is 23 characters; WhatsApp allows at most 20",
+				"r.yaml:9:20: `title` is 26 characters; WhatsApp allows at most 24",
+				"r.yaml:11:33: `title` is 33 characters; WhatsApp allows at most 24",
+				"r.yaml:11:81: `description` is 73 characters; WhatsApp allows at most 72",
+				"r.yaml:12:22: row id `p1` is used twice in this list (first at line 11)",
+			}},
+		{"list rows over 10 in all", map[string]string{"r.yaml": head + "  - id: a\n    reply:\n      list:\n        body: b\n        button: Lihat\n        sections:\n" +
+			"          - title: A\n            rows: [{id: a1, title: x}, {id: a2, title: x}, {id: a3, title: x}, {id: a4, title: x}, {id: a5, title: x}, {id: a6, title: x}]\n" +
+			"          - title: B\n            rows: [{id: b1, title: x}, {id: b2, title: x}, {id: b3, title: x}, {id: b4, title: x}, {id: b5, title: x}]\n"},
+			[]string{"r.yaml:12:100: a list has at most 10 rows in all its sections; this is row 11"}},
+		{"section title needed", map[string]string{"r.yaml": head + "  - id: a\n    when: {list: '*'}\n    reply: {list: {body: b, button: l, sections: [{rows: [{id: a, title: A}]}, {title: T, rows: [{id: b, title: B}]}]}}\n"},
+			[]string{"r.yaml:5:51: with more than one section, each section needs a `title`"}},
+		{"media link and id", map[string]string{"r.yaml": head + "  - id: a\n    reply: [{image: {link: 'https://x.id/a.png', id: '123'}}, {video: {caption: c}}, {document: {link: 'x.pdf'}}]\n"},
+			[]string{"r.yaml:4:50: `image` takes `link` or `id`, not both", "r.yaml:4:71: `video` needs `link` (a public URL) or `id` (an uploaded media id)", "r.yaml:4:104: `link` must be an http:// or https:// URL"}},
+		{"caption too long", map[string]string{"r.yaml": head + "  - id: a\n    reply: {image: {id: '1', caption: " + strings.Repeat("c", 1025) + "}}\n"},
+			[]string{"r.yaml:4:39: `caption` is 1025 characters; WhatsApp allows at most 1024"}},
+		{"audio has no caption", map[string]string{"r.yaml": head + "  - id: a\n    reply: {audio: {id: '1', caption: c}}\n"},
+			[]string{"r.yaml:4:30: unknown key `caption` in `audio`; known keys: link, id"}},
+		{"two kinds", map[string]string{"r.yaml": head + "  - id: a\n    reply: {text: a, image: {id: '1'}}\n"},
+			[]string{"r.yaml:4:22: a message has one kind, but `text` and `image` are both given (use a list of messages to send several)"}},
+		{"no kind", map[string]string{"r.yaml": head + "  - id: a\n    reply: {quote: true}\n"},
+			[]string{"r.yaml:4:12: a message needs one kind key: text, buttons, list, image, video, audio, document, sticker, cta_url, location_request, react, template"}},
+		{"react quote", map[string]string{"r.yaml": head + "  - id: a\n    reply: {react: '👍', quote: true}\n"},
+			[]string{"r.yaml:4:32: a reaction cannot be sent as a reply: remove `quote`"}},
+		{"handoff bad", map[string]string{"r.yaml": head + "  - id: a\n    handoff: 0s\n"},
+			[]string{"r.yaml:4:14: `handoff` must be longer than 0"}},
+		{"keyword empty after normalising", map[string]string{"r.yaml": head + "  - id: a\n    when: {keywords: ['!!!']}\n    reply: hi\n"},
+			[]string{"r.yaml:4:23: keyword `!!!` has no letters or digits, so it can never match"}},
+		{"set value not string", map[string]string{"r.yaml": head + "  - id: a\n    set: {product: [a]}\n"},
+			[]string{"r.yaml:4:20: `set.product` must be a string (templates allowed), got a list"}},
+		{"collects all problems", map[string]string{"r.yaml": head + "  - id: a\n    when: {keyword: x, type: txt}\n    reply: '{{ nope }}'\n"},
+			[]string{"r.yaml:4:12: unknown key `keyword`; did you mean `keywords`?", "r.yaml:4:30: unknown message type `txt`; did you mean `text`?", "r.yaml:5:13: in `text`: {{ nope }}: unknown name nope"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeRules(t, tt.files)
+			got, _, err := loadDiags(t, dir)
+			var errs []string
+			for _, g := range got {
+				if !strings.Contains(g, ": warning: ") {
+					errs = append(errs, g)
+				}
+			}
+			if strings.Join(errs, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+			if (err != nil) != (len(tt.want) > 0) {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,79 @@
+package rules
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"halo", "halo"},
+		{"HALO", "halo"},
+		{"Hálo!!", "halo"},
+		{"👋halo👋", "halo"},
+		{"👋 halo 👋", "halo"},
+		{"Selamat   pagi, kak", "selamat pagi kak"},
+		{"  selamat pagi  ", "selamat pagi"},
+		{"selamat pagi", "selamat pagi"},
+		{"halodoc", "halodoc"},
+		{"Terima kasih!!! 🙏🙏", "terima kasih"},
+		{"Ça va? Très bien", "ca va tres bien"},
+		{"CAFÉ", "cafe"},
+		{"Straße", "strasse"},
+		{"ΣΊΣΥΦΟΣ", "σισυφοσ"},
+		{"order #123-abc", "order 123 abc"},
+		{"tab\tand\nnewline", "tab and newline"},
+		{"!!!", ""},
+		{"👍", ""},
+		{"Rp 100.000", "rp 100 000"},
+		{"नमस्ते", "नमसत"}, // nonspacing marks go, letters stay together
+		{"日本語 テキスト", "日本語 テキスト"},
+		{"e\u0301", "e"}, // combining accent
+		{"Ｈａｌｏ", "ｈａｌｏ"},
+	}
+	for _, tt := range tests {
+		if got := Normalize(tt.in); got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		// Normalising twice changes nothing.
+		if got := Normalize(Normalize(tt.in)); got != Normalize(tt.in) {
+			t.Errorf("Normalize is not idempotent on %q: %q", tt.in, got)
+		}
+	}
+}
+
+func TestWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"?!", nil},
+		{"Halo kak", []string{"halo", "kak"}},
+		{"Selamat   pagi, kak", []string{"selamat", "pagi", "kak"}},
+		{"👋halo👋", []string{"halo"}},
+	}
+	for _, tt := range tests {
+		if got := Words(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Words(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestNormalizeASCIINoAlloc(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() { _ = Normalize("halo kak") })
+	if allocs != 0 {
+		t.Errorf("Normalize of normalised ASCII allocates %v times", allocs)
+	}
+}
+
+func BenchmarkNormalize(b *testing.B) {
+	for _, s := range []string{"halo kak", "Halo Kak!! apa kabar?", "Hálo 👋 kak"} {
+		b.Run(s, func(b *testing.B) {
+			for b.Loop() {
+				_ = Normalize(s)
+			}
+		})
+	}
+}

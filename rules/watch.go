@@ -1,0 +1,265 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// WatcherOptions configure a Watcher.
+type WatcherOptions struct {
+	Logger     *slog.Logger          // default slog.Default()
+	Registerer prometheus.Registerer // where reload metrics go; nil: none
+	Debounce   time.Duration         // quiet time after a change before reloading; default 100ms
+}
+
+// Status is the outcome of the last load.
+type Status struct {
+	Set          *Set      // the set in use (the last good one); nil before the first good load
+	LastReloadAt time.Time // when the last load (good or bad) finished
+	LastError    string    // first error of the last load as `file:line:col: message`; "" when it succeeded
+	Successful   bool      // whether the last load succeeded
+}
+
+// Watcher loads a rules path and reloads it when its files change (or on
+// Reload). A bad edit never replaces the running set: the errors are logged
+// and shown in Status, and the last good set stays in use.
+type Watcher struct {
+	path   string
+	log    *slog.Logger
+	delay  time.Duration
+	reload chan struct{}
+
+	mu     sync.Mutex
+	status Status
+
+	okGauge   prometheus.Gauge
+	reloads   *prometheus.CounterVec
+	lastStamp prometheus.Gauge
+}
+
+// NewWatcher returns a watcher of path (a rules file or folder). Nothing
+// happens until Run.
+func NewWatcher(path string, opts WatcherOptions) *Watcher {
+	w := &Watcher{path: path, log: opts.Logger, delay: opts.Debounce, reload: make(chan struct{}, 1)}
+	if w.log == nil {
+		w.log = slog.Default()
+	}
+	if w.delay <= 0 {
+		w.delay = 100 * time.Millisecond
+	}
+	w.okGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "balas_rules_last_reload_successful",
+		Help: "Whether the last load of the rules succeeded (1) or failed (0).",
+	})
+	w.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "balas_rules_reloads_total",
+		Help: "Loads of the rules, by result (success, failure).",
+	}, []string{"result"})
+	w.lastStamp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "balas_rules_last_reload_timestamp_seconds",
+		Help: "Unix time of the last load of the rules.",
+	})
+	if r := opts.Registerer; r != nil {
+		w.okGauge = register(r, w.okGauge)
+		w.reloads = register(r, w.reloads)
+		w.lastStamp = register(r, w.lastStamp)
+	}
+	return w
+}
+
+// register registers c, or returns the collector already registered under
+// the same name.
+func register[C prometheus.Collector](r prometheus.Registerer, c C) C {
+	if err := r.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if old, ok := are.ExistingCollector.(C); ok {
+				return old
+			}
+		}
+	}
+	return c
+}
+
+// Status returns the outcome of the last load. Safe for concurrent use.
+func (w *Watcher) Status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status
+}
+
+// Reload asks Run to reload the rules now (the server calls it on SIGHUP).
+// It does not wait.
+func (w *Watcher) Reload() {
+	select {
+	case w.reload <- struct{}{}:
+	default:
+	}
+}
+
+// Run loads the rules and calls apply with the set; if that first load
+// fails it returns an error listing every diagnostic. It then watches the
+// folder (or the file's folder) and, after each change has settled for the
+// debounce time, loads the whole set again and calls apply with it if it is
+// good. apply is only called from Run's goroutine. Run returns nil when ctx
+// ends.
+func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
+	set, diags, err := Load(w.path)
+	w.record(set, diags, err)
+	if err != nil {
+		var errs []Diagnostic
+		var le *LoadError
+		if errors.As(err, &le) {
+			errs = le.Errors()
+		}
+		return fmt.Errorf("loading rules %s: %w\n%s", w.path, err, strings.TrimRight(FormatDiagnostics(errs), "\n"))
+	}
+	for _, d := range diags {
+		w.log.Warn(d.String())
+	}
+	w.log.Info("rules loaded", "path", w.path, "rules", len(set.Rules), "files", len(set.Files), "version", set.Version)
+	apply(set)
+
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watching rules %s: %w", w.path, err)
+	}
+	defer fsw.Close()
+	dir, file := w.path, ""
+	if st, err := os.Stat(w.path); err == nil && !st.IsDir() {
+		dir, file = filepath.Dir(w.path), filepath.Base(w.path)
+	}
+	if err := fsw.Add(dir); err != nil {
+		return fmt.Errorf("watching rules %s: %w", dir, err)
+	}
+
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-fsw.Events:
+			if !ok {
+				return nil
+			}
+			if ev.Op == fsnotify.Chmod {
+				continue
+			}
+			base := filepath.Base(ev.Name)
+			if (file != "" && base != file) || (file == "" && !IsRulesFile(base)) {
+				continue
+			}
+			timer.Reset(w.delay)
+		case err, ok := <-fsw.Errors:
+			if !ok {
+				return nil
+			}
+			w.log.Error("watching rules", "path", w.path, "err", err)
+		case <-w.reload:
+			timer.Stop()
+			w.reloadNow(apply)
+		case <-timer.C:
+			w.reloadNow(apply)
+		}
+	}
+}
+
+func (w *Watcher) reloadNow(apply func(*Set)) {
+	old := w.Status().Set
+	set, diags, err := Load(w.path)
+	w.record(set, diags, err)
+	if err != nil {
+		var le *LoadError
+		if errors.As(err, &le) {
+			for _, d := range le.Errors() {
+				w.log.Error(d.String())
+			}
+		} else {
+			w.log.Error(err.Error())
+		}
+		w.log.Error("rules not reloaded: keeping the last good set", "path", w.path)
+		return
+	}
+	for _, d := range diags {
+		w.log.Warn(d.String())
+	}
+	added, removed, changed := Diff(old, set)
+	w.log.Info("rules reloaded", "path", w.path, "rules", len(set.Rules), "version", set.Version,
+		"added", added, "removed", removed, "changed", changed)
+	apply(set)
+}
+
+// record stores a load's outcome in Status and the metrics.
+func (w *Watcher) record(set *Set, diags []Diagnostic, err error) {
+	now := time.Now()
+	w.mu.Lock()
+	w.status.LastReloadAt = now
+	if err != nil {
+		w.status.Successful = false
+		w.status.LastError = err.Error()
+		var le *LoadError
+		if errors.As(err, &le) {
+			if errs := le.Errors(); len(errs) > 0 {
+				w.status.LastError = errs[0].String()
+			}
+		}
+	} else {
+		w.status.Successful = true
+		w.status.LastError = ""
+		w.status.Set = set
+	}
+	w.mu.Unlock()
+	w.lastStamp.Set(float64(now.UnixNano()) / 1e9)
+	if err != nil {
+		w.okGauge.Set(0)
+		w.reloads.WithLabelValues("failure").Inc()
+	} else {
+		w.okGauge.Set(1)
+		w.reloads.WithLabelValues("success").Inc()
+	}
+}
+
+// Diff compares two sets by rule id: rules only in new (added), only in old
+// (removed), and in both with a different content hash (changed). Either set
+// may be nil.
+func Diff(old, new *Set) (added, removed, changed []string) {
+	oldHash := map[string]string{}
+	if old != nil {
+		for _, r := range old.Rules {
+			oldHash[r.ID] = r.Hash
+		}
+	}
+	newIDs := map[string]bool{}
+	if new != nil {
+		for _, r := range new.Rules {
+			newIDs[r.ID] = true
+			h, ok := oldHash[r.ID]
+			switch {
+			case !ok:
+				added = append(added, r.ID)
+			case h != r.Hash:
+				changed = append(changed, r.ID)
+			}
+		}
+	}
+	if old != nil {
+		for _, r := range old.Rules {
+			if !newIDs[r.ID] {
+				removed = append(removed, r.ID)
+			}
+		}
+	}
+	return added, removed, changed
+}

@@ -1,0 +1,240 @@
+package rules
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// value reads a gauge or counter.
+func value(m prometheus.Metric) float64 {
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		return -1
+	}
+	if d.Gauge != nil {
+		return d.Gauge.GetValue()
+	}
+	return d.Counter.GetValue()
+}
+
+func ruleFile(ids ...string) string {
+	var b strings.Builder
+	b.WriteString("version: 1\nrules:\n")
+	for _, id := range ids {
+		b.WriteString("  - id: " + id + "\n    when: {keywords: [" + id + "]}\n    reply: " + id + "\n")
+	}
+	return b.String()
+}
+
+// startWatcher runs a watcher of path; the current set is kept in an
+// atomic.Pointer, as the engine does.
+func startWatcher(t *testing.T, path string, reg prometheus.Registerer) (*Watcher, *atomic.Pointer[Set]) {
+	t.Helper()
+	w := NewWatcher(path, WatcherOptions{
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Registerer: reg,
+		Debounce:   20 * time.Millisecond,
+	})
+	var cur atomic.Pointer[Set]
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, func(s *Set) { cur.Store(s) }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	waitFor(t, "first load", func() bool { return cur.Load() != nil })
+	return w, &cur
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func ids(s *Set) string {
+	var out []string
+	for _, r := range s.Rules {
+		out = append(out, r.ID)
+	}
+	return strings.Join(out, ",")
+}
+
+func write(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatcherFolder(t *testing.T) {
+	dir := writeRules(t, map[string]string{"a.yaml": ruleFile("a1", "a2")})
+	reg := prometheus.NewRegistry()
+	w, cur := startWatcher(t, dir, reg)
+	if got := ids(cur.Load()); got != "a1,a2" {
+		t.Fatalf("rules %s", got)
+	}
+
+	// Evaluations run all along and must always see a whole set.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := cur.Load()
+				for i, r := range s.Rules {
+					if r.Index != i || len(r.Reply) != 1 {
+						t.Errorf("torn set %s", s.Version)
+						return
+					}
+					out, err := r.Reply[0].Render(&Env{})
+					if err != nil || out.Text != r.ID {
+						t.Errorf("render %s: %q %v", r.ID, out.Text, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+
+	a := filepath.Join(dir, "a.yaml")
+	// Edit in place.
+	write(t, a, ruleFile("a1", "a2", "a3"))
+	waitFor(t, "edit in place", func() bool { return ids(cur.Load()) == "a1,a2,a3" })
+
+	// Save by rename, as editors do.
+	tmp := filepath.Join(dir, ".a.yaml.swp")
+	write(t, tmp, ruleFile("a1"))
+	if err := os.Rename(tmp, a); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "rename-over save", func() bool { return ids(cur.Load()) == "a1" })
+
+	// A new file in the folder.
+	write(t, filepath.Join(dir, "b.yaml"), ruleFile("b1"))
+	waitFor(t, "new file", func() bool { return ids(cur.Load()) == "a1,b1" })
+
+	// A broken edit keeps the last good set and shows the error.
+	good := cur.Load()
+	write(t, filepath.Join(dir, "b.yaml"), "version: 1\nrules:\n  - id: b1\n    when: {keyword: [x]}\n    reply: x\n")
+	waitFor(t, "error status", func() bool { return !w.Status().Successful })
+	st := w.Status()
+	wantErr := filepath.Join(dir, "b.yaml") + ":4:12: unknown key `keyword`; did you mean `keywords`?"
+	if st.LastError != wantErr || st.Set != good || cur.Load() != good {
+		t.Fatalf("status %+v", st)
+	}
+	if v := value(w.okGauge); v != 0 {
+		t.Errorf("successful gauge %v", v)
+	}
+	// Fixed again.
+	write(t, filepath.Join(dir, "b.yaml"), ruleFile("b2"))
+	waitFor(t, "fixed", func() bool { return ids(cur.Load()) == "a1,b2" })
+	if st := w.Status(); !st.Successful || st.LastError != "" || st.Set != cur.Load() || st.LastReloadAt.IsZero() {
+		t.Errorf("status %+v", st)
+	}
+	// Test files and other files are ignored; Reload works on demand.
+	write(t, filepath.Join(dir, "b_test.yaml"), "not: rules")
+	before := value(w.reloads.WithLabelValues("success"))
+	w.Reload()
+	waitFor(t, "Reload", func() bool { return value(w.reloads.WithLabelValues("success")) > before })
+	if got := value(w.reloads.WithLabelValues("failure")); got != 1 {
+		t.Errorf("failures %v", got)
+	}
+	fams, err := reg.Gather()
+	var names []string
+	for _, f := range fams {
+		names = append(names, f.GetName())
+	}
+	if err != nil || strings.Join(names, ",") != "balas_rules_last_reload_successful,balas_rules_last_reload_timestamp_seconds,balas_rules_reloads_total" {
+		t.Errorf("metrics: %v %v", names, err)
+	}
+}
+
+func TestWatcherFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "shop.yaml")
+	write(t, path, ruleFile("a"))
+	w, cur := startWatcher(t, path, nil)
+
+	// Delete: the last good set stays.
+	good := cur.Load()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "delete noticed", func() bool { return !w.Status().Successful })
+	if cur.Load() != good || !strings.Contains(w.Status().LastError, "shop.yaml") {
+		t.Fatalf("status %+v", w.Status())
+	}
+	// Recreate.
+	write(t, path, ruleFile("b"))
+	waitFor(t, "recreated", func() bool { return ids(cur.Load()) == "b" })
+	// Other files in the folder are ignored.
+	write(t, filepath.Join(dir, "other.yaml"), "garbage: [")
+	time.Sleep(100 * time.Millisecond)
+	if !w.Status().Successful {
+		t.Errorf("other file caused a reload: %+v", w.Status())
+	}
+}
+
+func TestWatcherFirstLoadFails(t *testing.T) {
+	dir := writeRules(t, map[string]string{"a.yaml": "version: 1\nrules:\n  - id: a\n    reply: '{{ nope }}'\n    colour: red\n"})
+	w := NewWatcher(dir, WatcherOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	err := w.Run(context.Background(), func(*Set) { t.Error("apply called") })
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"a.yaml:4:13: in `text`: {{ nope }}: unknown name nope", "a.yaml:5:5: unknown key `colour`"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if st := w.Status(); st.Successful || st.Set != nil || st.LastError == "" {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	a, _, err := Parse("a.yaml", []byte(ruleFile("x", "y", "z")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := Parse("a.yaml", []byte(strings.Replace(ruleFile("w", "x", "y"), "reply: y", "reply: yy", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, removed, changed := Diff(a, b)
+	if strings.Join(added, ",") != "w" || strings.Join(removed, ",") != "z" || strings.Join(changed, ",") != "y" {
+		t.Errorf("added %v removed %v changed %v", added, removed, changed)
+	}
+	if added, _, _ := Diff(nil, a); len(added) != 3 {
+		t.Errorf("from nil: %v", added)
+	}
+}

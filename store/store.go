@@ -1,0 +1,375 @@
+// Package store keeps balas's state in SQLite (modernc.org/sqlite, pure Go):
+// raw webhook deliveries, messages, conversations, the outbox, delivery
+// statuses and other webhook events.
+//
+// Every write goes through one writer goroutine that commits whatever is
+// queued in a single transaction (group commit), each job in its own
+// savepoint, so a failing job never takes the others down. The database runs
+// in WAL mode with synchronous=FULL: once Write returns nil, the data survives
+// a crash or a power cut. Reads use a separate pool of connections.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("store: database is closed")
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// Now is the clock; time.Now when nil. Tests inject their own.
+	Now func() time.Time
+	// MaxBatch caps the jobs committed in one transaction (default 512).
+	MaxBatch int
+}
+
+// DB is an open balas database.
+type DB struct {
+	path  string
+	now   func() time.Time
+	write *sql.DB   // exactly one connection…
+	conn  *sql.Conn // …held by the writer goroutine for its whole life
+	read  *sql.DB
+
+	jobs     chan job
+	maxBatch int
+	stmts    map[string]*sql.Stmt // prepared on the write connection; writer goroutine only
+
+	closeOnce sync.Once
+	closing   chan struct{}
+	done      chan struct{}
+	mu        sync.RWMutex // guards closed against concurrent Write
+	closed    bool
+}
+
+type job struct {
+	fn   func(tx *Tx) error
+	done chan error
+}
+
+// Open opens (creating if needed) the SQLite database at path and applies the
+// embedded migrations.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: no database path given")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 512
+	}
+	dsn := func(txlock string) string {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_txlock", txlock)
+		return "file:" + path + "?" + q.Encode()
+	}
+	write, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open database %s: %w (check that the folder exists and is writable)", path, err)
+	}
+	db := &DB{
+		path:     path,
+		now:      opts.Now,
+		write:    write,
+		jobs:     make(chan job, 4096),
+		maxBatch: opts.MaxBatch,
+		stmts:    map[string]*sql.Stmt{},
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if err := db.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+	if db.conn, err = write.Conn(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(4)
+	db.read = read
+	go db.writer()
+	return db, nil
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Now is the store's clock.
+func (db *DB) Now() time.Time { return db.now() }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close waits for queued writes to commit and closes the database.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		db.mu.Lock()
+		db.closed = true
+		db.mu.Unlock()
+		close(db.closing)
+		<-db.done
+	})
+	for _, s := range db.stmts {
+		s.Close()
+	}
+	db.conn.Close()
+	err := db.write.Close()
+	if rerr := db.read.Close(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// Write runs fn in the writer's current transaction, inside its own
+// savepoint, and returns once that transaction is durably committed. If fn
+// returns an error its changes are rolled back and the error is returned;
+// other jobs of the same batch are not affected.
+func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	done := make(chan error, 1)
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case db.jobs <- job{fn: fn, done: done}:
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	db.mu.RUnlock()
+	// Once queued, the job runs: wait for its commit even if ctx ends, so the
+	// caller never reports failure for data that is in fact stored.
+	return <-done
+}
+
+func (db *DB) writer() {
+	defer close(db.done)
+	batch := make([]job, 0, db.maxBatch)
+	results := make([]error, 0, db.maxBatch)
+	for {
+		var first job
+		select {
+		case first = <-db.jobs:
+		case <-db.closing:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case j := <-db.jobs:
+					db.commit(append(batch[:0], j), results[:0])
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case j := <-db.jobs:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch, results[:0])
+	}
+}
+
+// commit runs a batch of jobs in one transaction.
+func (db *DB) commit(batch []job, results []error) {
+	ctx := context.Background()
+	sqlTx, err := db.conn.BeginTx(ctx, nil)
+	if err != nil {
+		for _, j := range batch {
+			j.done <- fmt.Errorf("store: begin transaction: %w", err)
+		}
+		return
+	}
+	tx := &Tx{tx: sqlTx, db: db, now: db.now()}
+	for _, j := range batch {
+		results = append(results, tx.run(j.fn))
+	}
+	if err := sqlTx.Commit(); err != nil {
+		for _, j := range batch {
+			j.done <- fmt.Errorf("store: commit: %w", err)
+		}
+		return
+	}
+	for i, j := range batch {
+		j.done <- results[i]
+	}
+}
+
+// Tx is the writer's transaction as one job sees it.
+type Tx struct {
+	tx  *sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// Now is the store clock's reading for this batch.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+func (tx *Tx) run(fn func(*Tx) error) (err error) {
+	if _, err := tx.tx.Exec("SAVEPOINT job"); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write job panicked: %v", r)
+		}
+		if err != nil {
+			tx.tx.Exec("ROLLBACK TO job")
+		}
+		tx.tx.Exec("RELEASE job")
+	}()
+	return fn(tx)
+}
+
+// Savepoint runs fn in a nested savepoint: when fn fails, only its changes
+// are undone and the job goes on.
+func (tx *Tx) Savepoint(fn func() error) (err error) {
+	if _, err := tx.tx.Exec("SAVEPOINT inner"); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+		if err != nil {
+			tx.tx.Exec("ROLLBACK TO inner")
+		}
+		tx.tx.Exec("RELEASE inner")
+	}()
+	return fn()
+}
+
+func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
+	s, ok := tx.db.stmts[query]
+	if !ok {
+		var err error
+		s, err = tx.db.conn.PrepareContext(context.Background(), query)
+		if err != nil {
+			return nil, fmt.Errorf("store: prepare %q: %w", firstLine(query), err)
+		}
+		tx.db.stmts[query] = s
+	}
+	return tx.tx.Stmt(s), nil
+}
+
+// Exec runs a statement; statements are prepared once and reused.
+func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	s, err := tx.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.Exec(args...)
+}
+
+// QueryRow runs a query that returns at most one row.
+func (tx *Tx) QueryRow(query string, args ...any) *sql.Row {
+	s, err := tx.stmt(query)
+	if err != nil {
+		return tx.tx.QueryRow(query, args...)
+	}
+	return s.QueryRow(args...)
+}
+
+// Query runs a query inside the transaction.
+func (tx *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	s, err := tx.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.Query(args...)
+}
+
+// Reader is the read-only connection pool (WAL: readers never block the writer).
+func (db *DB) Reader() *sql.DB { return db.read }
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate %s: %w", db.path, err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		var n int
+		if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			return fmt.Errorf("migrate %s: %w", db.path, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", db.path, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: apply %s: %w", db.path, version, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, db.now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", db.path, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s: %w", db.path, err)
+		}
+	}
+	return nil
+}
