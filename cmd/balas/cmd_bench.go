@@ -1,12 +1,408 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/balas-bot/balas/engine/webhook"
+	"github.com/balas-bot/balas/store"
 )
 
+const benchSecret = "balas-bench-secret"
+
+type benchOptions struct {
+	mode        string
+	n           int
+	conns       int
+	senders     int
+	rate        float64
+	baseline    bool
+	rules       string
+	text        string
+	dir         string
+	keepDB      bool
+	replyWait   time.Duration
+	stdout, log io.Writer
+}
+
 func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "balas bench: not built yet")
-	return 1
+	o := benchOptions{stdout: stdout, log: io.Discard}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.mode, "mode", "e2e", "ingest: webhook intake only (verify, store, 200); e2e: the whole pipeline to a local fake Graph API")
+	fs.IntVar(&o.n, "n", 20000, "messages to post")
+	fs.IntVar(&o.conns, "c", 64, "concurrent keep-alive connections")
+	fs.IntVar(&o.senders, "senders", 1000, "distinct customers the messages come from (e2e)")
+	fs.Float64Var(&o.rate, "rate", 0, "offered load in messages/s (0: as fast as the connections allow)")
+	fs.BoolVar(&o.baseline, "baseline", false, "also measure a bare Gin handler that answers 200 without reading the body, in the same run")
+	fs.StringVar(&o.rules, "rules", "", "rules to answer with (default: the built-in example shop)")
+	fs.StringVar(&o.text, "text", "halo", "the customer's message (e2e; pick one that gets exactly one reply)")
+	fs.DurationVar(&o.replyWait, "reply-timeout", 60*time.Second, "how long to wait for every reply (e2e)")
+	verbose := fs.Bool("v", false, "show the server's logs")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: balas bench [flags]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Starts balas in this process on loopback with a temporary database and posts")
+		fmt.Fprintln(stderr, "signed webhook deliveries to it, then prints throughput and latency.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if o.n <= 0 || o.conns <= 0 || o.senders <= 0 {
+		fmt.Fprintln(stderr, "balas bench: -n, -c and -senders must be positive")
+		return 2
+	}
+	if *verbose {
+		o.log = stderr
+	}
+	dir, err := os.MkdirTemp("", "balas-bench-")
+	if err != nil {
+		fmt.Fprintf(stderr, "balas bench: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	o.dir = dir
+	var res benchResult
+	switch o.mode {
+	case "ingest":
+		res, err = benchIngest(ctx, o)
+	case "e2e":
+		res, err = benchE2E(ctx, o)
+	default:
+		fmt.Fprintf(stderr, "balas bench: -mode %q: want ingest or e2e\n", o.mode)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "balas bench: %v\n", err)
+		return 1
+	}
+	if o.baseline {
+		base, err := benchBaseline(ctx, o)
+		if err != nil {
+			fmt.Fprintf(stderr, "balas bench: baseline: %v\n", err)
+			return 1
+		}
+		res.baseline = &base
+	}
+	res.print(stdout, o)
+	return 0
+}
+
+// load is the outcome of posting deliveries.
+type load struct {
+	n, errors int
+	elapsed   time.Duration
+	latencies []time.Duration // per request, sorted
+}
+
+func (l load) rps() float64 { return float64(l.n) / l.elapsed.Seconds() }
+
+type benchResult struct {
+	load
+	baseline    *load
+	replies     int
+	replyTime   time.Duration
+	e2e         []time.Duration // inbound post start → reply at the fake Graph API, sorted
+	graphCalls  int64
+	maxRSSBytes int64
+}
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	i := int(float64(len(ds)-1) * p)
+	return ds[i]
+}
+
+func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + " ms" }
+
+func (r benchResult) print(w io.Writer, o benchOptions) {
+	fmt.Fprintf(w, "mode %s: %d messages, %d connections", o.mode, r.n, o.conns)
+	if o.mode == "e2e" {
+		fmt.Fprintf(w, ", %d customers", o.senders)
+	}
+	if o.rate > 0 {
+		fmt.Fprintf(w, ", offered %.0f msg/s", o.rate)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "webhook:   %.0f req/s, ack p50 %s, p99 %s, errors %d\n", r.rps(), ms(pct(r.latencies, .5)), ms(pct(r.latencies, .99)), r.errors)
+	if o.mode == "e2e" {
+		fmt.Fprintf(w, "replies:   %d in %.2fs = %.0f replies/s (graph calls incl. read receipts: %d)\n",
+			r.replies, r.replyTime.Seconds(), float64(r.replies)/r.replyTime.Seconds(), r.graphCalls)
+		fmt.Fprintf(w, "inbound→send: p50 %s, p99 %s\n", ms(pct(r.e2e, .5)), ms(pct(r.e2e, .99)))
+	}
+	if r.baseline != nil {
+		fmt.Fprintf(w, "baseline:  bare Gin handler %.0f req/s, p50 %s, p99 %s\n", r.baseline.rps(), ms(pct(r.baseline.latencies, .5)), ms(pct(r.baseline.latencies, .99)))
+		fmt.Fprintf(w, "ratio:     balas webhook = %.2f × bare Gin\n", r.rps()/r.baseline.rps())
+	}
+	if r.maxRSSBytes > 0 {
+		fmt.Fprintf(w, "memory:    peak RSS %.1f MB\n", float64(r.maxRSSBytes)/1e6)
+	}
+}
+
+// bodies builds n signed text deliveries from `senders` customers.
+func bodies(n, senders int, text string) (bs [][]byte, sigs []string, from []string) {
+	now := time.Now()
+	for i := 0; i < n; i++ {
+		num := fmt.Sprintf("6281%09d", i%senders)
+		b := webhook.Fake{From: num, Name: "Pelanggan " + strconv.Itoa(i%senders), Text: text,
+			WamID: fmt.Sprintf("wamid.bench.%d.%d", now.UnixNano(), i), Timestamp: now}.Body()
+		bs = append(bs, b)
+		sigs = append(sigs, webhook.Sign([]byte(benchSecret), b))
+		from = append(from, num)
+	}
+	return bs, sigs, from
+}
+
+// post sends the deliveries over o.conns keep-alive connections; onStart is
+// called with each message index just before its request.
+func postAll(ctx context.Context, url string, o benchOptions, bs [][]byte, sigs []string, onStart func(i int)) (load, error) {
+	tr := &http.Transport{MaxIdleConns: o.conns, MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	lat := make([]time.Duration, len(bs))
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	var interval time.Duration
+	if o.rate > 0 {
+		interval = time.Duration(float64(time.Second) / o.rate)
+	}
+	for w := 0; w < o.conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(bs) || ctx.Err() != nil {
+					return
+				}
+				if interval > 0 {
+					if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+						time.Sleep(d)
+					}
+				}
+				if onStart != nil {
+					onStart(i)
+				}
+				t0 := time.Now()
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bs[i]))
+				req.Header.Set("Content-Type", "application/json")
+				if sigs != nil {
+					req.Header.Set("X-Hub-Signature-256", sigs[i])
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs.Add(1)
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	l := load{n: len(bs), errors: int(errs.Load()), elapsed: time.Since(start), latencies: lat}
+	slices.Sort(l.latencies)
+	return l, ctx.Err()
+}
+
+func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+func benchIngest(ctx context.Context, o benchOptions) (benchResult, error) {
+	db, err := store.Open(ctx, filepath.Join(o.dir, "bench.db"), store.Options{})
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer db.Close()
+	s := &server{appSecret: []byte(benchSecret), intake: storeOnly{db}, metrics: newMetrics(),
+		log:   slog.New(slog.NewTextHandler(o.log, nil)),
+		ready: func(context.Context) (readiness, bool) { return readiness{}, true }}
+	ln, err := listen()
+	if err != nil {
+		return benchResult{}, err
+	}
+	srv := &http.Server{Handler: s.handler()}
+	go srv.Serve(ln)
+	defer srv.Close()
+	bs, sigs, _ := bodies(o.n, o.senders, "halo")
+	l, err := postAll(ctx, "http://"+ln.Addr().String()+"/webhook", o, bs, sigs, nil)
+	if err != nil {
+		return benchResult{}, err
+	}
+	if n, _ := db.CountDeliveries(ctx); int(n) != o.n-l.errors {
+		return benchResult{}, fmt.Errorf("%d deliveries stored, want %d", n, o.n-l.errors)
+	}
+	return benchResult{load: l, maxRSSBytes: peakRSS()}, nil
+}
+
+// storeOnly is the intake without the pipeline: store the raw delivery.
+type storeOnly struct{ db *store.DB }
+
+func (s storeOnly) Accept(ctx context.Context, body []byte) error {
+	_, err := s.db.StoreDelivery(ctx, body)
+	return err
+}
+
+func benchBaseline(ctx context.Context, o benchOptions) (load, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.POST("/webhook", func(c *gin.Context) { c.Status(http.StatusOK) })
+	ln, err := listen()
+	if err != nil {
+		return load{}, err
+	}
+	srv := &http.Server{Handler: r}
+	go srv.Serve(ln)
+	defer srv.Close()
+	bs, sigs, _ := bodies(o.n, o.senders, "halo")
+	return postAll(ctx, "http://"+ln.Addr().String()+"/webhook", o, bs, sigs, nil)
+}
+
+// fakeGraph is a local stand-in for the Graph API that records when each
+// customer's replies arrive.
+type fakeGraph struct {
+	mu      sync.Mutex
+	pending map[string][]time.Time // customer → post start times, oldest first
+	e2e     []time.Duration
+	replies int
+	last    time.Time
+	calls   atomic.Int64
+	seq     atomic.Int64
+}
+
+func (f *fakeGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		To     string `json:"to"`
+		Type   string `json:"type"`
+		Status string `json:"status"`
+	}
+	b, _ := io.ReadAll(r.Body)
+	json.Unmarshal(b, &body)
+	f.calls.Add(1)
+	w.Header().Set("Content-Type", "application/json")
+	if body.Status == "read" {
+		io.WriteString(w, `{"success":true}`)
+		return
+	}
+	now := time.Now()
+	to := strings.TrimPrefix(body.To, "+")
+	f.mu.Lock()
+	if q := f.pending[to]; len(q) > 0 {
+		f.e2e = append(f.e2e, now.Sub(q[0]))
+		f.pending[to] = q[1:]
+	}
+	f.replies++
+	f.last = now
+	f.mu.Unlock()
+	fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":"+%s","wa_id":"%s"}],"messages":[{"id":"wamid.fake.%d"}]}`,
+		to, to, f.seq.Add(1))
+}
+
+func benchE2E(ctx context.Context, o benchOptions) (benchResult, error) {
+	fake := &fakeGraph{pending: map[string][]time.Time{}}
+	gln, err := listen()
+	if err != nil {
+		return benchResult{}, err
+	}
+	gsrv := &http.Server{Handler: fake}
+	go gsrv.Serve(gln)
+	defer gsrv.Close()
+
+	cfg := &config{Rules: o.rules, RulesGiven: o.rules != "", DB: filepath.Join(o.dir, "bench.db"),
+		GraphURL: "http://" + gln.Addr().String(), GraphVersion: "v25.0", SendRate: 1e9, PairBurst: 1, PairInterval: 0,
+		AppSecret: benchSecret, AccessToken: "bench-token", Shutdown: 10 * time.Second, LogFormat: "text"}
+	if cfg.Rules == "" {
+		cfg.Rules = filepath.Join(o.dir, "no-rules-here") // use the built-in example shop
+	}
+	log := slog.New(slog.NewTextHandler(o.log, nil))
+	a, err := newApp(ctx, cfg, log, nil)
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer a.close()
+	ln, err := listen()
+	if err != nil {
+		return benchResult{}, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.run(runCtx, ln) }()
+	defer func() { stop(); <-done }()
+
+	bs, sigs, from := bodies(o.n, o.senders, o.text)
+	start := time.Now()
+	l, err := postAll(ctx, "http://"+ln.Addr().String()+"/webhook", o, bs, sigs, func(i int) {
+		fake.mu.Lock()
+		fake.pending[from[i]] = append(fake.pending[from[i]], time.Now())
+		fake.mu.Unlock()
+	})
+	if err != nil {
+		return benchResult{}, err
+	}
+	want := o.n - l.errors
+	deadline := time.Now().Add(o.replyWait)
+	for {
+		fake.mu.Lock()
+		got, last := fake.replies, fake.last
+		fake.mu.Unlock()
+		if got >= want {
+			res := benchResult{load: l, replies: got, replyTime: last.Sub(start), graphCalls: fake.calls.Load(), maxRSSBytes: peakRSS()}
+			fake.mu.Lock()
+			res.e2e = slices.Clone(fake.e2e)
+			fake.mu.Unlock()
+			slices.Sort(res.e2e)
+			return res, nil
+		}
+		if time.Now().After(deadline) {
+			return benchResult{}, fmt.Errorf("only %d of %d replies reached the fake Graph API within %s (does %q get exactly one reply from the rules?)", got, want, o.replyWait, o.text)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// peakRSS is the process's peak resident set size (Linux), or 0.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
 }

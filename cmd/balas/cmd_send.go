@@ -1,12 +1,97 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/balas-bot/balas/engine/webhook"
 )
 
 func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "balas send: not built yet")
-	return 1
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080/webhook", "the webhook URL of a running balas")
+	from := fs.String("from", "6281234567890", "the customer's number (digits, no +)")
+	name := fs.String("name", "Budi", "the customer's profile name")
+	button := fs.String("button", "", "send a tap on the reply button with this id")
+	list := fs.String("list", "", "send a tap on the list row with this id")
+	title := fs.String("title", "", "the title of the tapped button or row (default: its id)")
+	image := fs.Bool("image", false, "send an image (TEXT becomes its caption)")
+	phoneID := fs.String("phone-number-id", webhook.FakePhoneNumberID, "the business phone number id that receives it")
+	secret := fs.String("secret", os.Getenv("BALAS_APP_SECRET"), "the Meta app secret to sign with (default: BALAS_APP_SECRET)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: balas send [--url URL] [--from NUMBER] [--name NAME] [--button ID | --list ID | --image] [TEXT]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Posts one correctly signed webhook delivery to a running balas, as Meta would, and prints the HTTP status.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	text := strings.Join(fs.Args(), " ")
+	kinds := 0
+	for _, set := range []bool{*button != "", *list != "", *image} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds > 1 {
+		fmt.Fprintln(stderr, "balas send: give at most one of --button, --list and --image")
+		return 2
+	}
+	if kinds == 0 && text == "" {
+		fmt.Fprintln(stderr, "balas send: nothing to send: give a TEXT, or --button ID, --list ID or --image (see balas send --help)")
+		return 2
+	}
+	f := webhook.Fake{PhoneNumberID: *phoneID, From: *from, Name: *name, Text: text, Image: *image, Timestamp: time.Now()}
+	if *button != "" {
+		f.ButtonID, f.ButtonTitle = *button, or(*title, *button)
+	}
+	if *list != "" {
+		f.ListID, f.ListTitle = *list, or(*title, *list)
+	}
+	body := f.Body()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
+	if err != nil {
+		fmt.Fprintf(stderr, "balas send: --url %q: %v\n", *url, err)
+		return 2
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if *secret != "" {
+		req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(*secret), body))
+	} else {
+		fmt.Fprintln(stderr, "balas send: no --secret or BALAS_APP_SECRET: sending unsigned (only a server in --dev accepts it)")
+	}
+	client := &http.Client{Timeout: 15 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "balas send: %v (is balas serve running at %s?)\n", err, *url)
+		return 1
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	fmt.Fprintf(stdout, "%s %s\n", resp.Status, strings.TrimSpace(string(msg)))
+	if resp.StatusCode != http.StatusOK {
+		return 1
+	}
+	return 0
+}
+
+func or(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }

@@ -2,11 +2,274 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/balas-bot/balas/engine"
+	examplerules "github.com/balas-bot/balas/examples/rules"
+	"github.com/balas-bot/balas/outbound"
+	"github.com/balas-bot/balas/rules"
+	"github.com/balas-bot/balas/store"
 )
 
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "balas serve: not built yet")
-	return 1
+	cfg, err := parseServeConfig(args, os.Getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "balas serve: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg.LogFormat, stderr)
+	if err := serve(ctx, cfg, log, nil); err != nil {
+		log.Error("balas serve stopped", "err", err)
+		fmt.Fprintf(stderr, "balas serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// app is a running balas: store, rules, pipeline, sender and HTTP handler.
+type app struct {
+	cfg      *config
+	log      *slog.Logger
+	db       *store.DB
+	watcher  *rules.Watcher
+	pipeline *engine.Pipeline
+	sender   *outbound.Sender
+	metrics  *metrics
+	handler  http.Handler
+}
+
+// newApp opens the database, loads the rules and wires the pipeline. The
+// caller runs it with app.run and closes it.
+func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbound.Transport) (*app, error) {
+	rulesPath, err := resolveRules(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	set, diags, err := rules.Load(rulesPath)
+	if err != nil {
+		for _, d := range diags {
+			if d.Severity == rules.Error {
+				log.Error(d.String())
+			}
+		}
+		return nil, fmt.Errorf("rules %s do not load: %w (run 'balas check %s' for every problem)", rulesPath, err, rulesPath)
+	}
+	for _, d := range diags {
+		log.Warn(d.String())
+	}
+	if dir := filepath.Dir(cfg.DB); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("database folder %s: %w (create it, or point --db / BALAS_DB elsewhere)", dir, err)
+		}
+	}
+	db, err := store.Open(ctx, cfg.DB, store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("%w (check --db / BALAS_DB)", err)
+	}
+	m := newMetrics()
+	a := &app{cfg: cfg, log: log, db: db, metrics: m}
+	a.watcher = rules.NewWatcher(rulesPath, rules.WatcherOptions{Logger: log, Registerer: m.reg})
+
+	if transport == nil {
+		if cfg.AccessToken == "" {
+			log.Warn("DEV MODE: no BALAS_ACCESS_TOKEN; replies are logged and stored, not sent")
+			transport = outbound.NewDryRun(log)
+		} else {
+			transport = outbound.NewClient(outbound.ClientOptions{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, AccessToken: cfg.AccessToken})
+		}
+	}
+	a.sender = outbound.NewSender(db, transport, outbound.SenderOptions{
+		Rate:         cfg.SendRate,
+		PairBurst:    cfg.PairBurst,
+		PairInterval: cfg.PairInterval,
+		Logger:       log,
+		Registerer:   m.reg,
+		Messages:     m.messages,
+	})
+	a.pipeline = engine.NewPipeline(db, engine.New(set), engine.PipelineOptions{Logger: log, Observer: m, Waker: a.sender})
+	m.rulesLoaded.Set(float64(len(set.Rules)))
+
+	srv := &server{
+		appSecret:   []byte(cfg.AppSecret),
+		verifyToken: []byte(cfg.VerifyToken),
+		dev:         cfg.Dev,
+		intake:      a.pipeline,
+		ready:       a.readiness,
+		metrics:     m,
+		log:         log,
+	}
+	a.handler = srv.handler()
+	log.Info("rules loaded", "path", rulesPath, "version", set.Version, "rules", len(set.Rules), "files", len(set.Files))
+	return a, nil
+}
+
+// resolveRules picks the rules path: the one configured, or, when none was
+// configured and ./rules does not exist, the built-in example shop.
+func resolveRules(cfg *config, log *slog.Logger) (string, error) {
+	if _, err := os.Stat(cfg.Rules); err == nil {
+		return cfg.Rules, nil
+	} else if cfg.RulesGiven {
+		return "", fmt.Errorf("rules path %s: %w (set --rules or BALAS_RULES to a rules file or folder)", cfg.Rules, err)
+	}
+	dir, err := os.MkdirTemp("", "balas-example-rules-")
+	if err != nil {
+		return "", fmt.Errorf("no ./rules folder, and the built-in example rules could not be unpacked: %w", err)
+	}
+	files, _ := fs.Glob(examplerules.Toko, "toko/*.yaml")
+	for _, f := range files {
+		b, _ := examplerules.Toko.ReadFile(f)
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			return "", fmt.Errorf("unpack the built-in example rules: %w", err)
+		}
+	}
+	log.Warn("no ./rules folder: answering with the built-in example shop rules (examples/rules/toko); create ./rules or pass --rules to use your own", "unpacked_to", dir)
+	return dir, nil
+}
+
+// readiness reports whether the database answers and a rule set is loaded.
+func (a *app) readiness(ctx context.Context) (readiness, bool) {
+	r := readiness{Status: "ready", Database: "ok", RulesFiles: []string{}}
+	ok := true
+	if err := a.db.Ping(ctx); err != nil {
+		r.Database, ok = err.Error(), false
+	}
+	st := a.watcher.Status()
+	set := st.Set
+	if set == nil {
+		set = a.pipeline.Bot().Set()
+	}
+	if set == nil {
+		ok = false
+	} else {
+		r.RulesVersion, r.RulesCount = set.Version, len(set.Rules)
+		r.RulesFiles = append(r.RulesFiles, set.Files...)
+	}
+	if !st.LastReloadAt.IsZero() {
+		r.LastReloadAt = st.LastReloadAt.UTC().Format(time.RFC3339)
+	}
+	r.LastReloadError = st.LastError
+	if n, err := a.db.OutboxPending(ctx); err == nil {
+		r.OutboxPending = n
+	}
+	if !ok {
+		r.Status = "not ready"
+	}
+	return r, ok
+}
+
+// run serves on ln until ctx ends, then shuts down within cfg.Shutdown:
+// stop accepting, finish in-flight requests and sends, close the database.
+func (a *app) run(ctx context.Context, ln net.Listener) error {
+	n, err := a.pipeline.Recover(ctx)
+	if err != nil {
+		return fmt.Errorf("handle deliveries stored before the last stop: %w", err)
+	}
+	if n > 0 {
+		a.log.Info("handled deliveries stored before the last stop", "deliveries", n)
+	}
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := a.sender.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("outbound sender stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		err := a.watcher.Run(bg, func(s *rules.Set) {
+			a.pipeline.SetBot(engine.New(s))
+			a.metrics.rulesLoaded.Set(float64(len(s.Rules)))
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("rules watcher stopped", "err", err)
+		}
+	}()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				a.log.Info("SIGHUP: reloading rules")
+				a.watcher.Reload()
+			case <-bg.Done():
+				return
+			}
+		}
+	}()
+
+	httpSrv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	a.log.Info("balas is listening", "addr", ln.Addr().String(), "dev", a.cfg.Dev)
+
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down", "timeout", a.cfg.Shutdown)
+	case err := <-serveErr:
+		stopBG()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		a.log.Warn("http shutdown did not finish in time", "err", err)
+	}
+	stopBG()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		a.log.Warn("sender did not stop in time; unsent replies stay in the outbox for the next start")
+	}
+	return nil
+}
+
+func (a *app) close() error { return a.db.Close() }
+
+// serve runs balas until ctx ends.
+func serve(ctx context.Context, cfg *config, log *slog.Logger, transport outbound.Transport) error {
+	if cfg.Dev {
+		log.Warn("DEV MODE is on: unsigned webhooks are accepted; do not run like this in production")
+	}
+	a, err := newApp(ctx, cfg, log, transport)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another balas running? choose another --addr)", cfg.Addr, err)
+	}
+	return a.run(ctx, ln)
 }

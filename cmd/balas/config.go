@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the configuration of `balas serve`: flags win over environment
+// variables; secrets come from the environment only.
+type config struct {
+	Addr         string
+	Rules        string
+	RulesGiven   bool // --rules or BALAS_RULES was set
+	DB           string
+	GraphURL     string
+	GraphVersion string
+	SendRate     float64
+	PairBurst    int
+	PairInterval time.Duration
+	LogFormat    string
+	Dev          bool
+	Shutdown     time.Duration
+
+	AppSecret   string
+	VerifyToken string
+	AccessToken string
+}
+
+// getenv is os.Getenv, replaceable in tests.
+type getenv func(string) string
+
+func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	envOr := func(name, def string) string {
+		if v := env(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", envOr("BALAS_ADDR", ":8080"), "listen address (BALAS_ADDR)")
+	fs.StringVar(&c.Rules, "rules", envOr("BALAS_RULES", "rules"), "a rules file or a folder of them (BALAS_RULES)")
+	fs.StringVar(&c.DB, "db", envOr("BALAS_DB", "balas.db"), "SQLite file, created and migrated on start (BALAS_DB)")
+	fs.StringVar(&c.GraphURL, "graph-url", envOr("BALAS_GRAPH_URL", "https://graph.facebook.com"), "Graph API base URL (BALAS_GRAPH_URL)")
+	fs.StringVar(&c.GraphVersion, "graph-version", envOr("BALAS_GRAPH_VERSION", "v25.0"), "Graph API version path segment (BALAS_GRAPH_VERSION)")
+	rate := fs.String("send-rate", envOr("BALAS_SEND_RATE", "80"), "messages per second per business number (BALAS_SEND_RATE)")
+	pairBurst := fs.String("pair-burst", envOr("BALAS_PAIR_BURST", "20"), "messages sent at once to one customer before pacing (BALAS_PAIR_BURST)")
+	pairInterval := fs.String("pair-interval", envOr("BALAS_PAIR_INTERVAL", "6s"), "then one message per this interval to that customer; 0 turns pacing off (BALAS_PAIR_INTERVAL)")
+	fs.StringVar(&c.LogFormat, "log-format", envOr("BALAS_LOG_FORMAT", "text"), "text or json (BALAS_LOG_FORMAT)")
+	devDefault, err := envBool(env("BALAS_DEV"))
+	if err != nil {
+		return nil, fmt.Errorf("BALAS_DEV: %w", err)
+	}
+	fs.BoolVar(&c.Dev, "dev", devDefault, "local development: unsigned webhooks accepted, replies logged instead of sent without an access token (BALAS_DEV=1)")
+	shutdown := fs.String("shutdown-timeout", envOr("BALAS_SHUTDOWN_TIMEOUT", "10s"), "how long a shutdown may take to finish in-flight work (BALAS_SHUTDOWN_TIMEOUT)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: balas serve [flags]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Runs the webhook server and the pipeline. Flags win over environment variables.")
+		fmt.Fprintln(stderr, "Secrets come from the environment: BALAS_APP_SECRET, BALAS_VERIFY_TOKEN, BALAS_ACCESS_TOKEN.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags only; see balas serve --help)", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "rules" {
+			c.RulesGiven = true
+		}
+	})
+	if env("BALAS_RULES") != "" {
+		c.RulesGiven = true
+	}
+	if c.SendRate, err = strconv.ParseFloat(*rate, 64); err != nil || c.SendRate <= 0 {
+		return nil, fmt.Errorf("--send-rate %q: want a positive number of messages per second, e.g. 80", *rate)
+	}
+	if c.PairBurst, err = strconv.Atoi(*pairBurst); err != nil || c.PairBurst < 1 {
+		return nil, fmt.Errorf("--pair-burst %q: want a whole number ≥ 1, e.g. 20", *pairBurst)
+	}
+	if c.PairInterval, err = time.ParseDuration(*pairInterval); err != nil || c.PairInterval < 0 {
+		return nil, fmt.Errorf("--pair-interval %q: want a duration such as 6s (0 turns pacing off)", *pairInterval)
+	}
+	if c.Shutdown, err = time.ParseDuration(*shutdown); err != nil || c.Shutdown <= 0 {
+		return nil, fmt.Errorf("--shutdown-timeout %q: want a duration such as 10s", *shutdown)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return nil, fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	}
+	c.GraphURL = strings.TrimRight(c.GraphURL, "/")
+	c.AppSecret = env("BALAS_APP_SECRET")
+	c.VerifyToken = env("BALAS_VERIFY_TOKEN")
+	c.AccessToken = env("BALAS_ACCESS_TOKEN")
+	if !c.Dev {
+		var missing []string
+		if c.AppSecret == "" {
+			missing = append(missing, "BALAS_APP_SECRET is not set: balas needs your Meta app secret to check that webhooks come from Meta "+
+				"(App Dashboard > App settings > Basic > App secret), e.g. export BALAS_APP_SECRET=…; or run with --dev for local testing")
+		}
+		if c.AccessToken == "" {
+			missing = append(missing, "BALAS_ACCESS_TOKEN is not set: balas needs a Graph API token to send replies "+
+				"(a system user token with whatsapp_business_messaging), e.g. export BALAS_ACCESS_TOKEN=…; or run with --dev to log replies instead")
+		}
+		if len(missing) > 0 {
+			return nil, errors.New(strings.Join(missing, "\n"))
+		}
+	}
+	return c, nil
+}
+
+func envBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "0", "false", "no", "off":
+		return false, nil
+	case "1", "true", "yes", "on":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is not a yes/no value; use 1 or 0", v)
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the server's Prometheus metrics. The rules watcher and the
+// outbound sender register theirs on the same registry.
+type metrics struct {
+	reg          *prometheus.Registry
+	webhook      *prometheus.CounterVec
+	webhookTime  prometheus.Histogram
+	messages     *prometheus.CounterVec
+	duplicates   prometheus.Counter
+	ruleHits     *prometheus.CounterVec
+	unmatched    prometheus.Counter
+	statuses     *prometheus.CounterVec
+	events       *prometheus.CounterVec
+	rulesLoaded  prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{
+		reg: reg,
+		webhook: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "balas_webhook_requests_total", Help: "Webhook requests by HTTP status code.",
+		}, []string{"code"}),
+		webhookTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "balas_webhook_duration_seconds", Help: "Time to answer a webhook POST, storage included.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "balas_messages_total", Help: "Messages handled, by direction (in, out) and type.",
+		}, []string{"direction", "type"}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "balas_duplicates_total", Help: "Inbound messages Meta delivered again; handled only once.",
+		}),
+		ruleHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "balas_rule_hits_total", Help: "Messages answered, by rule id.",
+		}, []string{"rule"}),
+		unmatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "balas_unmatched_total", Help: "Messages no rule answered.",
+		}),
+		statuses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "balas_statuses_total", Help: "Delivery statuses of outbound messages, by status.",
+		}, []string{"status"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "balas_webhook_events_total", Help: "Webhook changes other than messages and statuses, by field.",
+		}, []string{"field"}),
+		rulesLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "balas_rules_count", Help: "Rules in the rule set in use.",
+		}),
+	}
+	reg.MustRegister(m.webhook, m.webhookTime, m.messages, m.duplicates, m.ruleHits, m.unmatched,
+		m.statuses, m.events, m.rulesLoaded,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// The engine.Observer methods.
+
+func (m *metrics) Inbound(t string)    { m.messages.WithLabelValues("in", t).Inc() }
+func (m *metrics) Duplicate()          { m.duplicates.Inc() }
+func (m *metrics) RuleHit(rule string) { m.ruleHits.WithLabelValues(rule).Inc() }
+func (m *metrics) Unmatched()          { m.unmatched.Inc() }
+func (m *metrics) Status(s string)     { m.statuses.WithLabelValues(s).Inc() }
+func (m *metrics) Event(field string)  { m.events.WithLabelValues(field).Inc() }

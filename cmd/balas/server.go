@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/balas-bot/balas/engine/webhook"
+)
+
+// maxWebhookBody is Meta's documented maximum webhook payload (3 MB).
+const maxWebhookBody = 3 << 20
+
+// intake durably stores a webhook body; nil means it survives a crash.
+type intake interface {
+	Accept(ctx context.Context, body []byte) error
+}
+
+// readiness is the body of GET /readyz.
+type readiness struct {
+	Status          string   `json:"status"`
+	RulesVersion    string   `json:"rules_version"`
+	RulesCount      int      `json:"rules_count"`
+	RulesFiles      []string `json:"rules_files"`
+	LastReloadAt    string   `json:"last_reload_at"`
+	LastReloadError string   `json:"last_reload_error"`
+	OutboxPending   int64    `json:"outbox_pending"`
+	Database        string   `json:"database"`
+}
+
+// server is the HTTP side of balas: Meta's webhook, health and metrics.
+type server struct {
+	appSecret   []byte
+	verifyToken []byte
+	dev         bool
+	intake      intake
+	ready       func(ctx context.Context) (readiness, bool)
+	metrics     *metrics
+	log         *slog.Logger
+
+	warnedUnsigned atomic.Bool
+	bufs           sync.Pool
+}
+
+func (s *server) handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(s.recover)
+	r.GET("/webhook", s.verify)
+	r.POST("/webhook", s.receive)
+	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	return r
+}
+
+// recover turns a panic in a handler into a 500 and a log line, never a crash.
+func (s *server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("http handler panicked", "path", c.Request.URL.Path, "panic", r)
+			c.AbortWithStatus(http.StatusInternalServerError)
+		}
+	}()
+	c.Next()
+}
+
+// verify answers Meta's subscription handshake.
+func (s *server) verify(c *gin.Context) {
+	q := c.Request.URL.Query()
+	token := []byte(q.Get("hub.verify_token"))
+	ok := q.Get("hub.mode") == "subscribe" && len(s.verifyToken) > 0 &&
+		subtle.ConstantTimeCompare(token, s.verifyToken) == 1
+	if !ok {
+		s.log.Warn("webhook verification refused", "mode", q.Get("hub.mode"), "token_configured", len(s.verifyToken) > 0)
+		c.String(http.StatusForbidden, "verification failed: hub.mode must be subscribe and hub.verify_token must equal BALAS_VERIFY_TOKEN\n")
+		return
+	}
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(q.Get("hub.challenge")))
+}
+
+// receive handles a webhook delivery: raw body under the size limit,
+// signature over those exact bytes, a JSON object, durably stored, then 200.
+func (s *server) receive(c *gin.Context) {
+	start := time.Now()
+	code, msg := s.receiveBody(c.Request.Context(), c.Writer, c.Request)
+	if code == http.StatusOK {
+		c.Data(code, "text/plain; charset=utf-8", okBody)
+	} else {
+		c.String(code, msg+"\n")
+	}
+	s.metrics.webhook.WithLabelValues(strconv.Itoa(code)).Inc()
+	s.metrics.webhookTime.Observe(time.Since(start).Seconds())
+}
+
+var okBody = []byte("OK")
+
+func (s *server) receiveBody(ctx context.Context, w http.ResponseWriter, r *http.Request) (int, string) {
+	buf, _ := s.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			s.bufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if n := r.ContentLength; n > 0 && n <= maxWebhookBody {
+		buf.Grow(int(n))
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxWebhookBody)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return http.StatusRequestEntityTooLarge, "payload larger than 3 MiB"
+		}
+		return http.StatusBadRequest, "could not read the request body"
+	}
+	body := buf.Bytes()
+
+	sig := r.Header.Get(webhook.SignatureHeader)
+	switch {
+	case len(s.appSecret) > 0 && (sig != "" || !s.dev):
+		if !webhook.VerifySignature(s.appSecret, body, sig) {
+			return http.StatusUnauthorized, "missing or wrong X-Hub-Signature-256"
+		}
+	case !s.dev:
+		return http.StatusUnauthorized, "no app secret configured"
+	default:
+		if s.warnedUnsigned.CompareAndSwap(false, true) {
+			s.log.Warn("DEV MODE: accepting webhooks WITHOUT checking their signature; never expose this server to the internet like this")
+		}
+	}
+
+	if !isJSONObject(body) {
+		return http.StatusBadRequest, "body is not a JSON object"
+	}
+	if err := s.intake.Accept(ctx, body); err != nil {
+		s.log.Error("webhook delivery could not be stored; Meta will retry it", "err", err)
+		return http.StatusServiceUnavailable, "could not store the delivery; retry later"
+	}
+	return http.StatusOK, ""
+}
+
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+}
+
+func (s *server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	body, ok := s.ready(ctx)
+	code := http.StatusOK
+	if !ok {
+		code = http.StatusServiceUnavailable
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(code, body)
+}
+

@@ -1,0 +1,250 @@
+package outbound
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/balas-bot/balas/rules"
+)
+
+// Recipient is who a message goes to: "+"+Number, or the business-scoped
+// user id (recipient) when Number is empty.
+type Recipient struct {
+	Number string
+	UserID string
+}
+
+type envelope struct {
+	MessagingProduct string        `json:"messaging_product"`
+	RecipientType    string        `json:"recipient_type"`
+	To               string        `json:"to,omitempty"`
+	Recipient        string        `json:"recipient,omitempty"`
+	Context          *contextRef   `json:"context,omitempty"`
+	Type             string        `json:"type"`
+	Text             *textBody     `json:"text,omitempty"`
+	Interactive      *interactive  `json:"interactive,omitempty"`
+	Image            *mediaBody    `json:"image,omitempty"`
+	Video            *mediaBody    `json:"video,omitempty"`
+	Audio            *mediaBody    `json:"audio,omitempty"`
+	Document         *mediaBody    `json:"document,omitempty"`
+	Sticker          *mediaBody    `json:"sticker,omitempty"`
+	Reaction         *reactionBody `json:"reaction,omitempty"`
+	Template         *templateBody `json:"template,omitempty"`
+}
+
+type contextRef struct {
+	MessageID string `json:"message_id"`
+}
+
+type textBody struct {
+	PreviewURL bool   `json:"preview_url,omitempty"`
+	Body       string `json:"body"`
+}
+
+type textObj struct {
+	Type string `json:"type,omitempty"`
+	Text string `json:"text"`
+}
+
+type interactive struct {
+	Type   string   `json:"type"`
+	Header *textObj `json:"header,omitempty"`
+	Body   textObj  `json:"body"`
+	Footer *textObj `json:"footer,omitempty"`
+	Action action   `json:"action"`
+}
+
+type action struct {
+	Name       string         `json:"name,omitempty"`
+	Button     string         `json:"button,omitempty"`
+	Buttons    []replyButton  `json:"buttons,omitempty"`
+	Sections   []section      `json:"sections,omitempty"`
+	Parameters *ctaParameters `json:"parameters,omitempty"`
+}
+
+type replyButton struct {
+	Type  string       `json:"type"`
+	Reply rules.Button `json:"reply"`
+}
+
+type section struct {
+	Title string      `json:"title,omitempty"`
+	Rows  []rules.Row `json:"rows"`
+}
+
+type ctaParameters struct {
+	DisplayText string `json:"display_text"`
+	URL         string `json:"url"`
+}
+
+type mediaBody struct {
+	ID       string `json:"id,omitempty"`
+	Link     string `json:"link,omitempty"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+type reactionBody struct {
+	MessageID string `json:"message_id"`
+	Emoji     string `json:"emoji"`
+}
+
+type templateBody struct {
+	Name       string       `json:"name"`
+	Language   templateLang `json:"language"`
+	Components []any        `json:"components,omitempty"`
+}
+
+type templateLang struct {
+	Code string `json:"code"`
+}
+
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// BuildMessage turns a rendered reply into the body of POST /{phone}/messages.
+// contextWamid is the customer's message: quoted when r.Quote, the target of
+// a react. Errors are *BuildError (permanent: the reply itself is wrong).
+func BuildMessage(to Recipient, r rules.Reply, contextWamid string) ([]byte, error) {
+	e := envelope{MessagingProduct: "whatsapp", RecipientType: "individual"}
+	switch {
+	case to.Number != "":
+		e.To = "+" + strings.TrimPrefix(to.Number, "+")
+	case to.UserID != "":
+		e.Recipient = to.UserID
+	default:
+		return nil, buildErr("no recipient (neither a number nor a user id)")
+	}
+	if r.Quote && r.Kind != "react" && contextWamid != "" {
+		e.Context = &contextRef{MessageID: contextWamid}
+	}
+	ia := func(typ string) *interactive {
+		in := &interactive{Type: typ, Body: textObj{Text: r.Text}}
+		if r.Header != "" {
+			in.Header = &textObj{Type: "text", Text: r.Header}
+		}
+		if r.Footer != "" {
+			in.Footer = &textObj{Text: r.Footer}
+		}
+		return in
+	}
+	switch r.Kind {
+	case "text", "":
+		if r.Text == "" {
+			return nil, buildErr("text message without text")
+		}
+		e.Type = "text"
+		e.Text = &textBody{PreviewURL: r.PreviewURL, Body: r.Text}
+	case "buttons":
+		if len(r.Buttons) == 0 {
+			return nil, buildErr("buttons message without buttons")
+		}
+		e.Type = "interactive"
+		e.Interactive = ia("button")
+		for _, b := range r.Buttons {
+			e.Interactive.Action.Buttons = append(e.Interactive.Action.Buttons, replyButton{Type: "reply", Reply: b})
+		}
+	case "list":
+		if len(r.Sections) == 0 {
+			return nil, buildErr("list message without sections")
+		}
+		e.Type = "interactive"
+		e.Interactive = ia("list")
+		e.Interactive.Action.Button = r.ListButton
+		for _, s := range r.Sections {
+			e.Interactive.Action.Sections = append(e.Interactive.Action.Sections, section{Title: s.Title, Rows: s.Rows})
+		}
+	case "cta_url":
+		if r.CTA == nil {
+			return nil, buildErr("cta_url message without display_text and url")
+		}
+		e.Type = "interactive"
+		e.Interactive = ia("cta_url")
+		e.Interactive.Action.Name = "cta_url"
+		e.Interactive.Action.Parameters = &ctaParameters{DisplayText: r.CTA.DisplayText, URL: r.CTA.URL}
+	case "location_request":
+		e.Type = "interactive"
+		e.Interactive = &interactive{Type: "location_request_message", Body: textObj{Text: r.Text},
+			Action: action{Name: "send_location"}}
+	case "image", "video", "audio", "document", "sticker":
+		if r.Media == nil || (r.Media.ID == "" && r.Media.Link == "") {
+			return nil, buildErr("%s message without a media link or id", r.Kind)
+		}
+		m := &mediaBody{ID: r.Media.ID, Link: r.Media.Link}
+		if m.ID != "" {
+			m.Link = ""
+		}
+		if r.Kind == "image" || r.Kind == "video" || r.Kind == "document" {
+			m.Caption = r.Media.Caption
+			if m.Caption == "" {
+				m.Caption = r.Text
+			}
+		}
+		if r.Kind == "document" {
+			m.Filename = r.Media.Filename
+		}
+		e.Type = r.Kind
+		switch r.Kind {
+		case "image":
+			e.Image = m
+		case "video":
+			e.Video = m
+		case "audio":
+			e.Audio = m
+		case "document":
+			e.Document = m
+		case "sticker":
+			e.Sticker = m
+		}
+	case "react":
+		if contextWamid == "" {
+			return nil, buildErr("react without the customer's message to react to")
+		}
+		e.Type = "reaction"
+		e.Reaction = &reactionBody{MessageID: contextWamid, Emoji: r.Emoji}
+	case "template":
+		if r.Template == nil || r.Template.Name == "" {
+			return nil, buildErr("template message without a template name")
+		}
+		e.Type = "template"
+		e.Template = &templateBody{Name: r.Template.Name, Language: templateLang{Code: r.Template.Language},
+			Components: r.Template.Components}
+	default:
+		return nil, buildErr("unknown reply kind %q", r.Kind)
+	}
+	b, err := marshal(e)
+	if err != nil {
+		return nil, buildErr("%v", err)
+	}
+	return b, nil
+}
+
+type readBody struct {
+	MessagingProduct string   `json:"messaging_product"`
+	Status           string   `json:"status"`
+	MessageID        string   `json:"message_id"`
+	TypingIndicator  *typeObj `json:"typing_indicator,omitempty"`
+}
+
+type typeObj struct {
+	Type string `json:"type"`
+}
+
+// BuildRead is the body that marks the customer's message wamid as read,
+// with the typing indicator when typing.
+func BuildRead(wamid string, typing bool) []byte {
+	b := readBody{MessagingProduct: "whatsapp", Status: "read", MessageID: wamid}
+	if typing {
+		b.TypingIndicator = &typeObj{Type: "text"}
+	}
+	out, _ := marshal(b) // plain strings: cannot fail
+	return out
+}

@@ -1,0 +1,116 @@
+// Package outbound sends balas's replies through the WhatsApp Cloud API
+// (Graph API): request bodies for every reply kind, a small HTTP client,
+// error classification, and the Sender that drains the durable outbox with
+// per-number rate limiting, per-customer pair pacing, retries and strict
+// per-conversation order.
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Defaults of ClientOptions.
+const (
+	DefaultBaseURL = "https://graph.facebook.com"
+	DefaultVersion = "v25.0"
+)
+
+// maxAnswer caps how much of a Graph answer is read.
+const maxAnswer = 1 << 20
+
+// ClientOptions configure NewClient.
+type ClientOptions struct {
+	BaseURL     string // default https://graph.facebook.com
+	Version     string // default v25.0
+	AccessToken string
+	// HTTPClient defaults to a client with a 10 s timeout, keep-alive and
+	// 128 idle connections per host.
+	HTTPClient *http.Client
+}
+
+// Client calls the Graph API's messages endpoint. It is safe for concurrent use.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// NewClient makes a Client.
+func NewClient(opts ClientOptions) *Client {
+	base := strings.TrimRight(opts.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	version := strings.Trim(opts.Version, "/")
+	if version == "" {
+		version = DefaultVersion
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = DefaultHTTPClient()
+	}
+	return &Client{base: base + "/" + version + "/", token: opts.AccessToken, http: hc}
+}
+
+// DefaultHTTPClient is the client NewClient uses when none is given.
+func DefaultHTTPClient() *http.Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
+}
+
+// Send POSTs body to /{version}/{phoneNumberID}/messages. It returns Meta's
+// message id (messages[0].id); mark-read and typing answer {"success":true}
+// and give "". A non-2xx answer is an *Error. The access token never appears
+// in errors.
+func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (string, error) {
+	if phoneNumberID == "" || strings.ContainsAny(phoneNumberID, "/?#") {
+		return "", &BuildError{Reason: fmt.Sprintf("invalid phone number id %q", phoneNumberID)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+phoneNumberID+"/messages", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		return "", fmt.Errorf("graph api: HTTP %d, reading the answer: %w", resp.StatusCode, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return "", parseError(resp.StatusCode, resp.Header, answer)
+	}
+	// Accepted. Never turn a 2xx into an error: a retry would send twice.
+	var ok struct {
+		Messages []struct {
+			ID string `json:"id"`
+		} `json:"messages"`
+	}
+	if json.Unmarshal(answer, &ok) == nil && len(ok.Messages) > 0 {
+		return ok.Messages[0].ID, nil
+	}
+	return "", nil
+}

@@ -1,0 +1,205 @@
+package outbound
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error is an error answer of the Graph API: Meta's {"error":{…}} object, or
+// (for a body that is not Meta's JSON, e.g. a proxy's HTML page) just the HTTP
+// status with Code 0.
+type Error struct {
+	HTTPStatus int
+	Code       int
+	Subcode    int
+	Type       string
+	Message    string
+	Details    string // error_data.details
+	FBTraceID  string
+	RetryAfter time.Duration // from the Retry-After header, 0 when absent
+
+	meta bool // the body was Meta's error object
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("graph api: ")
+	if e.meta {
+		msg := e.Message
+		if msg == "" {
+			msg = "error"
+		}
+		fmt.Fprintf(&b, "%s (code %d", msg, e.Code)
+		if e.Subcode != 0 {
+			fmt.Fprintf(&b, ", subcode %d", e.Subcode)
+		}
+		fmt.Fprintf(&b, ", HTTP %d", e.HTTPStatus)
+		if e.FBTraceID != "" {
+			fmt.Fprintf(&b, ", fbtrace_id %s", e.FBTraceID)
+		}
+		b.WriteString(")")
+		if e.Details != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Details)
+		}
+		return b.String()
+	}
+	fmt.Fprintf(&b, "HTTP %d %s", e.HTTPStatus, http.StatusText(e.HTTPStatus))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	return b.String()
+}
+
+// IsMeta reports whether the answer carried Meta's error object (so Code is
+// Meta's code rather than a placeholder 0).
+func (e *Error) IsMeta() bool { return e.meta }
+
+// parseError builds an *Error from a non-2xx answer.
+func parseError(status int, header http.Header, body []byte) *Error {
+	e := &Error{HTTPStatus: status, RetryAfter: parseRetryAfter(header.Get("Retry-After"))}
+	var env struct {
+		Error *struct {
+			Message   string `json:"message"`
+			Type      string `json:"type"`
+			Code      *int   `json:"code"`
+			Subcode   int    `json:"error_subcode"`
+			FBTraceID string `json:"fbtrace_id"`
+			ErrorData struct {
+				Details string `json:"details"`
+			} `json:"error_data"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Error != nil && (env.Error.Code != nil || env.Error.Message != "") {
+		m := env.Error
+		e.meta = true
+		if m.Code != nil {
+			e.Code = *m.Code
+		}
+		e.Subcode, e.Type, e.Message, e.Details, e.FBTraceID = m.Subcode, m.Type, m.Message, m.ErrorData.Details, m.FBTraceID
+		return e
+	}
+	// Not Meta's JSON: keep a short, single-line excerpt for the log.
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	e.Message = s
+	return e
+}
+
+func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// Class says what to do with a failed send.
+type Class int
+
+const (
+	// Retry: transient (network, timeout, 5xx, rate limits): back off and retry.
+	Retry Class = iota
+	// PairLimit: 131056, too many messages to this one customer: retry that
+	// customer alone after 4^X seconds.
+	PairLimit
+	// Permanent: the request cannot succeed as it is; record and do not retry.
+	Permanent
+	// Auth: the access token is invalid or expired (codes 190 and 0);
+	// permanent until the operator sets a new token.
+	Auth
+)
+
+func (c Class) String() string {
+	switch c {
+	case Retry:
+		return "retry"
+	case PairLimit:
+		return "pair_limit"
+	case Permanent:
+		return "permanent"
+	case Auth:
+		return "auth"
+	}
+	return "class(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Classify sorts a Send error (see cloud-api-facts §7): Meta's error code
+// decides when present; otherwise network errors, timeouts, HTTP 5xx, 429 and
+// 408 are retried, 401 is Auth, and every other status is permanent.
+func Classify(err error) Class {
+	if err == nil {
+		return Permanent
+	}
+	var ge *Error
+	if !errors.As(err, &ge) {
+		var be *BuildError
+		if errors.As(err, &be) {
+			return Permanent
+		}
+		return Retry // network error, timeout, unreadable answer
+	}
+	if ge.meta {
+		switch ge.Code {
+		case 0, 190:
+			return Auth
+		case 131056:
+			return PairLimit
+		case 1, 2, 4, 80007, 130429, 131000, 131016, 131057:
+			return Retry
+		}
+		return Permanent
+	}
+	switch {
+	case ge.HTTPStatus >= 500, ge.HTTPStatus == http.StatusTooManyRequests, ge.HTTPStatus == http.StatusRequestTimeout:
+		return Retry
+	case ge.HTTPStatus == http.StatusUnauthorized:
+		return Auth
+	}
+	return Permanent
+}
+
+// ErrorCode is the metric/outbox label of an error: Meta's code in decimal,
+// else "http_NNN", else "network".
+func ErrorCode(err error) string {
+	var ge *Error
+	if errors.As(err, &ge) {
+		if ge.meta {
+			return strconv.Itoa(ge.Code)
+		}
+		return "http_" + strconv.Itoa(ge.HTTPStatus)
+	}
+	var be *BuildError
+	if errors.As(err, &be) {
+		return "invalid_reply"
+	}
+	return "network"
+}
+
+// BuildError is a reply that cannot be turned into a Graph request body.
+type BuildError struct{ Reason string }
+
+func (e *BuildError) Error() string { return "invalid reply: " + e.Reason }
+
+func buildErr(format string, args ...any) error {
+	return &BuildError{Reason: fmt.Sprintf(format, args...)}
+}

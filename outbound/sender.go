@@ -1,0 +1,569 @@
+package outbound
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/balas-bot/balas/rules"
+	"github.com/balas-bot/balas/store"
+)
+
+// Transport sends one request body for a business phone number and returns
+// Meta's message id ("" for read receipts). *Client implements it; so does
+// NewDryRun.
+type Transport interface {
+	Send(ctx context.Context, phoneNumberID string, body []byte) (string, error)
+}
+
+// AuthErrorHint is logged (at ERROR) whenever Meta rejects the access token.
+const AuthErrorHint = "the access token is invalid or expired; set a new BALAS_ACCESS_TOKEN"
+
+// SenderOptions tune NewSender. A zero field takes its default; a negative
+// Rate or PairInterval switches that limit off.
+type SenderOptions struct {
+	// Rate is the global send rate per business phone number in messages
+	// per second (default 80, Meta's standard throughput); negative = unlimited.
+	Rate float64
+	// PairBurst is how many messages one customer may get at once before
+	// pacing starts (default 20).
+	PairBurst int
+	// PairInterval is the pace per customer after the burst (default 6 s,
+	// Meta's pair rate); negative disables pair pacing.
+	PairInterval time.Duration
+	// Workers caps concurrent Graph API calls (default 64).
+	Workers int
+	// BaseBackoff and MaxBackoff bound the exponential retry delay
+	// (defaults 1 s and 5 min).
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
+	// PairBackoffUnit scales the 4^X delay after a 131056 pair-rate error
+	// (default 1 s: 1 s, 4 s, 16 s, …, capped at MaxBackoff).
+	PairBackoffUnit time.Duration
+	// MaxAttempts is how often a row is tried before it fails (default 12).
+	MaxAttempts int
+	// Window is the customer service window (default 24 h): a free-form
+	// reply whose customer wrote last longer ago fails without a request.
+	Window time.Duration
+	// SendTimeout bounds each Graph call (default 30 s). Calls are detached
+	// from Run's context so that a send in flight at shutdown finishes and
+	// its outcome is recorded.
+	SendTimeout time.Duration
+	// PollInterval re-reads the outbox even without Wake (default 5 s;
+	// negative disables).
+	PollInterval time.Duration
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Registerer receives balas_outbound_errors_total, balas_outbox_pending,
+	// balas_send_duration_seconds and (unless Messages is set)
+	// balas_messages_total. Nil: no registration.
+	Registerer prometheus.Registerer
+	// Messages, when set, is the balas_messages_total{direction,type}
+	// counter to increment for every message Meta accepted.
+	Messages *prometheus.CounterVec
+}
+
+func (o *SenderOptions) defaults() {
+	if o.Rate == 0 {
+		o.Rate = 80
+	}
+	if o.PairBurst <= 0 {
+		o.PairBurst = 20
+	}
+	if o.PairInterval == 0 {
+		o.PairInterval = 6 * time.Second
+	}
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.BaseBackoff <= 0 {
+		o.BaseBackoff = time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Minute
+	}
+	if o.MaxBackoff < o.BaseBackoff {
+		o.MaxBackoff = o.BaseBackoff
+	}
+	if o.PairBackoffUnit <= 0 {
+		o.PairBackoffUnit = time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 12
+	}
+	if o.Window <= 0 {
+		o.Window = 24 * time.Hour
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = 30 * time.Second
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Sender drains the outbox: rows of one conversation strictly in id order
+// (the next waits until the previous is sent or has failed for good),
+// different conversations in parallel.
+type Sender struct {
+	db  *store.DB
+	t   Transport
+	o   SenderOptions
+	log *slog.Logger
+	m   *metrics
+
+	wake chan struct{}
+	sem  chan struct{}
+
+	mu     sync.Mutex
+	phones map[string]*phoneLimiter
+	pairs  map[string]*rate.Limiter
+}
+
+// NewSender makes a Sender; call Run to start it.
+func NewSender(db *store.DB, t Transport, opts SenderOptions) *Sender {
+	opts.defaults()
+	return &Sender{
+		db:     db,
+		t:      t,
+		o:      opts,
+		log:    opts.Logger,
+		m:      newMetrics(opts.Registerer, opts.Messages, db),
+		wake:   make(chan struct{}, 1),
+		sem:    make(chan struct{}, opts.Workers),
+		phones: map[string]*phoneLimiter{},
+		pairs:  map[string]*rate.Limiter{},
+	}
+}
+
+// Wake tells Run that new rows were committed. It never blocks; calls
+// coalesce.
+func (s *Sender) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+type outcome int
+
+const (
+	outDone  outcome = iota // sent or failed for good: next row of the conversation
+	outRetry                // still pending, try again at next
+	outAbort                // shutting down before sending: nothing recorded
+)
+
+type result struct {
+	conv     int64
+	out      outcome
+	sent     bool
+	pair     bool
+	attempts int
+	next     time.Time
+}
+
+type conv struct {
+	id         int64
+	queue      []store.OutboxItem
+	busy       bool // head is in flight or waiting for its timer
+	timer      *time.Timer
+	pairErrors int // consecutive 131056 answers for this customer
+}
+
+const loadBatch = 1000
+
+// Run sends pending rows until ctx ends: every pending row at start (a
+// restart resumes where the last run stopped), then the new ones after each
+// Wake. It returns after the sends in flight have finished and been recorded.
+// Run must not be called twice at the same time.
+func (s *Sender) Run(ctx context.Context) error {
+	convs := map[int64]*conv{}
+	results := make(chan result, s.o.Workers)
+	ready := make(chan int64, 64)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var lastID int64
+
+	dispatch := func(c *conv) {
+		if c.busy || len(c.queue) == 0 {
+			return
+		}
+		c.busy = true
+		head := c.queue[0]
+		if wait := head.NextAttemptAt.Sub(s.o.Now()); wait > 0 {
+			id := c.id
+			c.timer = time.AfterFunc(wait, func() {
+				select {
+				case ready <- id:
+				case <-stop:
+				}
+			})
+			return
+		}
+		wg.Add(1)
+		go func(it store.OutboxItem, pairErrors int) {
+			defer wg.Done()
+			r := s.attempt(ctx, it, pairErrors)
+			select {
+			case results <- r:
+			case <-stop:
+			}
+		}(head, c.pairErrors)
+	}
+
+	load := func() error {
+		for {
+			items, err := s.db.PendingOutbox(ctx, lastID, loadBatch)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				lastID = it.ID
+				c := convs[it.ConversationID]
+				if c == nil {
+					c = &conv{id: it.ConversationID}
+					convs[c.id] = c
+				}
+				c.queue = append(c.queue, it)
+				dispatch(c)
+			}
+			if len(items) < loadBatch {
+				return nil
+			}
+		}
+	}
+
+	shutdown := func() {
+		for _, c := range convs {
+			if c.timer != nil {
+				c.timer.Stop()
+			}
+		}
+		close(stop)
+		wg.Wait()
+	}
+
+	if err := load(); err != nil {
+		shutdown()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("outbox: load pending rows: %w", err)
+	}
+	var poll <-chan time.Time
+	if s.o.PollInterval > 0 {
+		tk := time.NewTicker(s.o.PollInterval)
+		defer tk.Stop()
+		poll = tk.C
+	}
+	prune := time.NewTicker(time.Minute)
+	defer prune.Stop()
+
+	for {
+		select {
+		case <-ctx.Done():
+			shutdown()
+			return nil
+		case <-s.wake:
+			if err := load(); err != nil && ctx.Err() == nil {
+				s.log.Error("outbox: cannot read pending rows", "err", err)
+			}
+		case <-poll:
+			if err := load(); err != nil && ctx.Err() == nil {
+				s.log.Error("outbox: cannot read pending rows", "err", err)
+			}
+		case id := <-ready:
+			if c := convs[id]; c != nil {
+				c.busy, c.timer = false, nil
+				dispatch(c)
+			}
+		case r := <-results:
+			c := convs[r.conv]
+			if c == nil {
+				continue
+			}
+			c.busy = false
+			switch r.out {
+			case outDone:
+				c.queue[0] = store.OutboxItem{}
+				c.queue = c.queue[1:]
+				if r.sent {
+					c.pairErrors = 0
+				}
+			case outRetry:
+				c.queue[0].Attempts = r.attempts
+				c.queue[0].NextAttemptAt = r.next
+				if r.pair {
+					c.pairErrors++
+				} else {
+					c.pairErrors = 0
+				}
+			case outAbort:
+				continue // only while shutting down
+			}
+			if len(c.queue) == 0 {
+				delete(convs, c.id)
+				continue
+			}
+			dispatch(c)
+		case <-prune.C:
+			s.prunePairs()
+		}
+	}
+}
+
+// attempt tries the head row of a conversation once and records the outcome.
+func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors int) result {
+	res := result{conv: it.ConversationID, out: outDone}
+	log := s.log.With("outbox_id", it.ID, "conversation_id", it.ConversationID, "kind", it.Kind)
+	label := it.Kind
+	var body []byte
+	var buildErr error
+	switch it.Kind {
+	case store.OutboxRead, store.OutboxTyping:
+		body = BuildRead(it.ContextWamid, it.Kind == store.OutboxTyping)
+	default:
+		var r rules.Reply
+		if err := json.Unmarshal(it.Reply, &r); err != nil {
+			buildErr = &BuildError{Reason: "stored reply is not valid JSON: " + err.Error()}
+			break
+		}
+		label = r.Kind
+		if r.Kind != "template" && !it.WindowStart.IsZero() {
+			if ago := s.o.Now().Sub(it.WindowStart); ago > s.o.Window {
+				reason := fmt.Sprintf("customer service window closed (last customer message %s ago); Meta would answer 131047",
+					ago.Round(time.Second))
+				log.Warn("outbox: reply not sent", "reason", reason)
+				s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
+					ErrorCode: "131047", LastError: reason})
+				return res
+			}
+		}
+		body, buildErr = BuildMessage(Recipient{Number: it.ToNumber, UserID: it.ToUserID}, r, it.ContextWamid)
+	}
+	if it.Kind == store.OutboxTyping && !it.WindowStart.IsZero() && s.o.Now().Sub(it.WindowStart) > s.o.Window {
+		// "typing…" for a reply that cannot be sent would mislead the customer.
+		s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
+			ErrorCode: "131047", LastError: "customer service window closed; typing indicator not sent"})
+		return res
+	}
+	if buildErr != nil {
+		log.Error("outbox: reply cannot be sent", "err", buildErr)
+		s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
+			ErrorCode: ErrorCode(buildErr), LastError: buildErr.Error()})
+		return res
+	}
+
+	// Pacing: the customer's pair limit, then the number's throughput, then a worker.
+	abort := result{conv: it.ConversationID, out: outAbort}
+	if it.Kind == store.OutboxMessage {
+		if lim := s.pairLimiter(it); lim != nil {
+			if err := lim.Wait(ctx); err != nil {
+				return abort
+			}
+		}
+	}
+	phone := s.phone(it.PhoneNumberID)
+	if err := phone.lim.Wait(ctx); err != nil {
+		return abort
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return abort
+	}
+	if ctx.Err() != nil {
+		<-s.sem
+		return abort
+	}
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.SendTimeout)
+	start := time.Now()
+	wamid, err := s.t.Send(sendCtx, it.PhoneNumberID, body)
+	s.m.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
+	cancel()
+	<-s.sem
+
+	attempts := it.Attempts + 1
+	if err == nil {
+		phone.success()
+		s.m.messages.WithLabelValues("out", label).Inc()
+		if it.Kind != store.OutboxMessage {
+			wamid = ""
+		}
+		s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStateSent, Wamid: wamid, Attempts: attempts})
+		res.sent = true
+		return res
+	}
+	code := ErrorCode(err)
+	s.m.errors.WithLabelValues(code).Inc()
+	class := Classify(err)
+	log = log.With("attempt", attempts, "code", code, "err", err)
+	failed := store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: attempts, ErrorCode: code, LastError: err.Error()}
+	switch class {
+	case Auth:
+		log.Error("outbox: Graph API refused the access token: " + AuthErrorHint)
+		failed.LastError = AuthErrorHint + ": " + err.Error()
+		s.record(ctx, log, failed)
+		return res
+	case Permanent:
+		log.Warn("outbox: send failed permanently")
+		s.record(ctx, log, failed)
+		return res
+	}
+	if attempts >= s.o.MaxAttempts {
+		failed.LastError = fmt.Sprintf("gave up after %d attempts: %v", attempts, err)
+		log.Error("outbox: send failed, giving up")
+		s.record(ctx, log, failed)
+		return res
+	}
+	var delay time.Duration
+	if class == PairLimit {
+		delay = s.pairBackoff(pairErrors)
+		res.pair = true
+	} else {
+		delay = s.backoff(attempts, err)
+		var ge *Error
+		if errors.As(err, &ge) && ge.IsMeta() && ge.Code == 130429 {
+			phone.slowDown()
+		}
+	}
+	next := s.o.Now().Add(delay)
+	log.Info("outbox: send failed, will retry", "class", class.String(), "in", delay)
+	s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStatePending, Attempts: attempts,
+		NextAttemptAt: next, ErrorCode: code, LastError: err.Error()})
+	res.out, res.attempts, res.next = outRetry, attempts, next
+	return res
+}
+
+// backoff is the delay before retry number attempts: exponential with equal
+// jitter, capped at MaxBackoff, never shorter than Retry-After (and about a
+// minute for 131057, the maintenance mode of a throughput upgrade).
+func (s *Sender) backoff(attempts int, err error) time.Duration {
+	d := s.o.BaseBackoff
+	for i := 1; i < attempts && d < s.o.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.o.MaxBackoff)
+	d = d/2 + rand.N(d/2+1)
+	var ge *Error
+	if errors.As(err, &ge) {
+		if ge.RetryAfter > d {
+			d = ge.RetryAfter
+		}
+		if ge.IsMeta() && ge.Code == 131057 {
+			d = max(d, min(time.Minute, s.o.MaxBackoff))
+		}
+	}
+	return d
+}
+
+// pairBackoff is 4^x × PairBackoffUnit (x = earlier consecutive 131056
+// answers for this customer), capped at MaxBackoff.
+func (s *Sender) pairBackoff(x int) time.Duration {
+	f := math.Pow(4, float64(x)) * float64(s.o.PairBackoffUnit)
+	if f >= float64(s.o.MaxBackoff) {
+		return s.o.MaxBackoff
+	}
+	return time.Duration(f)
+}
+
+// record stores an outcome, retrying briefly if the database is busy.
+func (s *Sender) record(ctx context.Context, log *slog.Logger, r store.OutboxResult) {
+	ctx = context.WithoutCancel(ctx)
+	wait := 50 * time.Millisecond
+	for i := 0; ; i++ {
+		err := s.db.CompleteOutbox(ctx, r)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, store.ErrClosed) || i == 6 {
+			log.Error("outbox: cannot record the send outcome; the row stays pending and may be sent again after a restart",
+				"state", r.State, "err", err)
+			return
+		}
+		time.Sleep(wait)
+		wait *= 2
+	}
+}
+
+// phoneLimiter is the throughput limit of one business number. A 130429
+// halves it; successes bring it back to the configured rate.
+type phoneLimiter struct {
+	lim    *rate.Limiter
+	target rate.Limit
+}
+
+func (p *phoneLimiter) slowDown() {
+	if p.target == rate.Inf {
+		return
+	}
+	p.lim.SetLimit(max(p.lim.Limit()/2, 1))
+}
+
+func (p *phoneLimiter) success() {
+	if p.target == rate.Inf {
+		return
+	}
+	if cur := p.lim.Limit(); cur < p.target {
+		p.lim.SetLimit(min(p.target, cur+p.target/50))
+	}
+}
+
+func (s *Sender) phone(id string) *phoneLimiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.phones[id]
+	if p == nil {
+		p = &phoneLimiter{target: rate.Inf}
+		if s.o.Rate > 0 {
+			p.target = rate.Limit(s.o.Rate)
+		}
+		// Burst 1: sends are spread evenly, never a burst above the rate.
+		p.lim = rate.NewLimiter(p.target, 1)
+		s.phones[id] = p
+	}
+	return p
+}
+
+func (s *Sender) pairLimiter(it store.OutboxItem) *rate.Limiter {
+	if s.o.PairInterval < 0 {
+		return nil
+	}
+	key := it.PhoneNumberID + "\x00" + it.ToNumber + "\x00" + it.ToUserID
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.pairs[key]
+	if l == nil {
+		l = rate.NewLimiter(rate.Every(s.o.PairInterval), s.o.PairBurst)
+		s.pairs[key] = l
+	}
+	return l
+}
+
+// prunePairs forgets customers whose pair limiter is full again (a new one
+// would behave the same).
+func (s *Sender) prunePairs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, l := range s.pairs {
+		if l.Tokens() >= float64(s.o.PairBurst) {
+			delete(s.pairs, k)
+		}
+	}
+}

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Outbox item kinds.
+const (
+	OutboxMessage = "message" // a reply (rules.Reply JSON in Reply)
+	OutboxRead    = "read"    // a read receipt for ContextWamid
+	OutboxTyping  = "typing"  // a read receipt with the typing indicator
+)
+
+// Outbox row states.
+const (
+	OutboxStatePending = "pending"
+	OutboxStateSent    = "sent"
+	OutboxStateFailed  = "failed"
+)
+
+// OutboxItem is one row of the durable outbox: a reply, read receipt or
+// typing indicator waiting to be sent.
+type OutboxItem struct {
+	ID, ConversationID int64
+	MessageID          int64 // the outbound messages row; 0 for receipts
+	PhoneNumberID      string
+	ToNumber           string
+	ToUserID           string
+	Kind               string // "message" | "read" | "typing"
+	Reply              []byte // rules.Reply JSON (kind message)
+	ContextWamid       string // customer's message: quote / react target / read receipt
+	WindowStart        time.Time
+	Attempts           int
+	NextAttemptAt      time.Time
+}
+
+// OutboxResult is the outcome of one send attempt.
+type OutboxResult struct {
+	ID            int64
+	State         string // "sent" | "failed" | "pending" (retry at NextAttemptAt)
+	Wamid         string
+	Attempts      int
+	NextAttemptAt time.Time
+	ErrorCode     string // Meta's code, http_NNN or network
+	LastError     string
+}
+
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMilli(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// EnqueueOutbox adds a pending row (next_attempt_at = now) inside a write job
+// and returns its id. Rows of one conversation are sent in id order.
+func (tx *Tx) EnqueueOutbox(it OutboxItem) (int64, error) {
+	if it.Kind == "" {
+		it.Kind = OutboxMessage
+	}
+	switch it.Kind {
+	case OutboxMessage, OutboxRead, OutboxTyping:
+	default:
+		return 0, fmt.Errorf("enqueue outbox: unknown kind %q (want message, read or typing)", it.Kind)
+	}
+	if it.PhoneNumberID == "" {
+		return 0, errors.New("enqueue outbox: no phone number id")
+	}
+	var msgID any
+	if it.MessageID != 0 {
+		msgID = it.MessageID
+	}
+	now := tx.now.UnixMilli()
+	res, err := tx.Exec(`INSERT INTO outbox (conversation_id, message_id, phone_number_id, to_number, to_user_id,
+		kind, reply, context_wamid, window_start, state, attempts, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+		it.ConversationID, msgID, it.PhoneNumberID, it.ToNumber, it.ToUserID,
+		it.Kind, string(it.Reply), it.ContextWamid, unixMilli(it.WindowStart), now, now, now)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue outbox: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// PendingOutbox lists pending rows with id > afterID in id order, at most limit.
+func (db *DB) PendingOutbox(ctx context.Context, afterID int64, limit int) ([]OutboxItem, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, conversation_id, COALESCE(message_id, 0), phone_number_id,
+		to_number, to_user_id, kind, reply, context_wamid, window_start, attempts, next_attempt_at
+		FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list pending outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxItem
+	for rows.Next() {
+		var it OutboxItem
+		var reply string
+		var window, next int64
+		if err := rows.Scan(&it.ID, &it.ConversationID, &it.MessageID, &it.PhoneNumberID, &it.ToNumber,
+			&it.ToUserID, &it.Kind, &reply, &it.ContextWamid, &window, &it.Attempts, &next); err != nil {
+			return nil, fmt.Errorf("list pending outbox: %w", err)
+		}
+		if reply != "" {
+			it.Reply = []byte(reply)
+		}
+		it.WindowStart = fromMilli(window)
+		it.NextAttemptAt = fromMilli(next)
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list pending outbox: %w", err)
+	}
+	return out, nil
+}
+
+// OutboxPending is the number of pending outbox rows.
+func (db *DB) OutboxPending(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE state = 'pending'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count pending outbox: %w", err)
+	}
+	return n, nil
+}
+
+// outboxStatusRank orders delivery statuses; failed is handled apart (it wins).
+var outboxStatusRank = map[string]int{"queued": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4}
+
+// CompleteOutbox records the outcome of a send attempt in one write job. A row
+// that is no longer pending is left as it is (an outcome is recorded once).
+// For a sent message the messages row gets its wamid and status 'sent', or the
+// highest status already received for that wamid (status webhooks can arrive
+// before the send's answer is recorded; failed wins); for a failed message the
+// messages row is marked failed with Meta's numeric code and the error.
+func (db *DB) CompleteOutbox(ctx context.Context, r OutboxResult) error {
+	switch r.State {
+	case OutboxStateSent, OutboxStateFailed, OutboxStatePending:
+	default:
+		return fmt.Errorf("complete outbox %d: unknown state %q", r.ID, r.State)
+	}
+	return db.Write(ctx, func(tx *Tx) error {
+		now := tx.now.UnixMilli()
+		var kind string
+		var msgID sql.NullInt64
+		var state string
+		err := tx.QueryRow(`SELECT kind, message_id, state FROM outbox WHERE id = ?`, r.ID).Scan(&kind, &msgID, &state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("complete outbox %d: no such row", r.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("complete outbox %d: %w", r.ID, err)
+		}
+		if state != OutboxStatePending {
+			return nil
+		}
+		next := unixMilli(r.NextAttemptAt)
+		if next == 0 {
+			next = now
+		}
+		if _, err := tx.Exec(`UPDATE outbox SET state = ?, wamid = ?, attempts = ?, next_attempt_at = ?,
+			error_code = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+			r.State, r.Wamid, r.Attempts, next, r.ErrorCode, r.LastError, now, r.ID); err != nil {
+			return fmt.Errorf("complete outbox %d: %w", r.ID, err)
+		}
+		if kind != OutboxMessage || !msgID.Valid || r.State == OutboxStatePending {
+			return nil
+		}
+		if r.State == OutboxStateFailed {
+			code, _ := strconv.Atoi(r.ErrorCode)
+			if _, err := tx.Exec(`UPDATE messages SET status = 'failed', error_code = ?, error_title = ?, updated_at = ? WHERE id = ?`,
+				code, r.LastError, now, msgID.Int64); err != nil {
+				return fmt.Errorf("complete outbox %d: update message: %w", r.ID, err)
+			}
+			return nil
+		}
+		// Sent: take the furthest status known for this wamid.
+		status, code, title := "sent", 0, ""
+		if r.Wamid != "" {
+			rows, err := tx.Query(`SELECT status, error_code, error_title FROM statuses WHERE wamid = ?`, r.Wamid)
+			if err != nil {
+				return fmt.Errorf("complete outbox %d: read statuses: %w", r.ID, err)
+			}
+			for rows.Next() {
+				var s, t string
+				var c int
+				if err := rows.Scan(&s, &c, &t); err != nil {
+					rows.Close()
+					return fmt.Errorf("complete outbox %d: read statuses: %w", r.ID, err)
+				}
+				if status == "failed" {
+					continue
+				}
+				if s == "failed" {
+					status, code, title = s, c, t
+				} else if rk, ok := outboxStatusRank[s]; ok && rk > outboxStatusRank[status] {
+					status = s
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("complete outbox %d: read statuses: %w", r.ID, err)
+			}
+		}
+		if _, err := tx.Exec(`UPDATE messages SET wamid = ?, status = ?, error_code = ?, error_title = ?, updated_at = ? WHERE id = ?`,
+			r.Wamid, status, code, title, now, msgID.Int64); err != nil {
+			return fmt.Errorf("complete outbox %d: update message: %w", r.ID, err)
+		}
+		return nil
+	})
+}
