@@ -8,16 +8,16 @@ import (
 // metrics are the server's Prometheus metrics. The rules watcher and the
 // outbound sender register theirs on the same registry.
 type metrics struct {
-	reg          *prometheus.Registry
-	webhook      *prometheus.CounterVec
-	webhookTime  prometheus.Histogram
-	messages     *prometheus.CounterVec
-	duplicates   prometheus.Counter
-	ruleHits     *prometheus.CounterVec
-	unmatched    prometheus.Counter
-	statuses     *prometheus.CounterVec
-	events       *prometheus.CounterVec
-	rulesLoaded  prometheus.Gauge
+	reg         *prometheus.Registry
+	webhook     *prometheus.CounterVec
+	webhookTime prometheus.Histogram
+	messages    *prometheus.CounterVec
+	duplicates  prometheus.Counter
+	ruleHits    *prometheus.CounterVec
+	unmatched   prometheus.Counter
+	statuses    *prometheus.CounterVec
+	events      *prometheus.CounterVec
+	rulesLoaded prometheus.Gauge
 }
 
 func newMetrics() *metrics {

@@ -170,4 +170,3 @@ func (s *server) readyz(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	c.JSON(code, body)
 }
-
