@@ -47,9 +47,10 @@ type DB struct {
 	conn  *sql.Conn // …held by the writer goroutine for its whole life
 	read  *sql.DB
 
-	jobs     chan job
-	maxBatch int
-	stmts    map[string]*sql.Stmt // prepared on the write connection; writer goroutine only
+	jobs       chan job
+	maxBatch   int
+	stmts      map[string]*sql.Stmt // prepared on the write pool; writer goroutine only
+	unprepared map[string]bool      // queries seen in a transaction, prepared after its commit
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -96,22 +97,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w (check that the folder exists and is writable)", path, err)
 	}
 	db := &DB{
-		path:     path,
-		now:      opts.Now,
-		write:    write,
-		jobs:     make(chan job, 4096),
-		maxBatch: opts.MaxBatch,
-		stmts:    map[string]*sql.Stmt{},
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
+		path:       path,
+		now:        opts.Now,
+		write:      write,
+		jobs:       make(chan job, 4096),
+		maxBatch:   opts.MaxBatch,
+		stmts:      map[string]*sql.Stmt{},
+		unprepared: map[string]bool{},
+		closing:    make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	if err := db.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
-	}
-	if db.conn, err = write.Conn(ctx); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	read, err := sql.Open("sqlite", dsn("deferred"))
 	if err != nil {
@@ -148,7 +146,6 @@ func (db *DB) Close() error {
 	for _, s := range db.stmts {
 		s.Close()
 	}
-	db.conn.Close()
 	err := db.write.Close()
 	if rerr := db.read.Close(); err == nil {
 		err = rerr
@@ -215,14 +212,14 @@ func (db *DB) writer() {
 // commit runs a batch of jobs in one transaction.
 func (db *DB) commit(batch []job, results []error) {
 	ctx := context.Background()
-	sqlTx, err := db.conn.BeginTx(ctx, nil)
+	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		for _, j := range batch {
 			j.done <- fmt.Errorf("store: begin transaction: %w", err)
 		}
 		return
 	}
-	tx := &Tx{tx: sqlTx, db: db, now: db.now()}
+	tx := &Tx{tx: sqlTx, db: db, now: db.now(), local: map[string]*sql.Stmt{}}
 	for _, j := range batch {
 		results = append(results, tx.run(j.fn))
 	}
@@ -235,13 +232,22 @@ func (db *DB) commit(batch []job, results []error) {
 	for i, j := range batch {
 		j.done <- results[i]
 	}
+	// Statements are prepared on the pool's one connection while no
+	// transaction holds it; later transactions reuse them without parsing.
+	for q := range db.unprepared {
+		if s, err := db.write.Prepare(q); err == nil {
+			db.stmts[q] = s
+		}
+		delete(db.unprepared, q)
+	}
 }
 
 // Tx is the writer's transaction as one job sees it.
 type Tx struct {
-	tx  *sql.Tx
-	db  *DB
-	now time.Time
+	tx    *sql.Tx
+	db    *DB
+	now   time.Time
+	local map[string]*sql.Stmt // statements of this transaction
 }
 
 // Now is the store clock's reading for this batch.
@@ -282,16 +288,21 @@ func (tx *Tx) Savepoint(fn func() error) (err error) {
 }
 
 func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
-	s, ok := tx.db.stmts[query]
-	if !ok {
+	if s, ok := tx.local[query]; ok {
+		return s, nil
+	}
+	var s *sql.Stmt
+	if shared, ok := tx.db.stmts[query]; ok {
+		s = tx.tx.Stmt(shared) // reuses the statement prepared on this connection
+	} else {
 		var err error
-		s, err = tx.db.conn.PrepareContext(context.Background(), query)
-		if err != nil {
+		if s, err = tx.tx.Prepare(query); err != nil {
 			return nil, fmt.Errorf("store: prepare %q: %w", firstLine(query), err)
 		}
-		tx.db.stmts[query] = s
+		tx.db.unprepared[query] = true
 	}
-	return tx.tx.Stmt(s), nil
+	tx.local[query] = s
+	return s, nil
 }
 
 // Exec runs a statement; statements are prepared once and reused.

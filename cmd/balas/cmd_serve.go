@@ -101,10 +101,14 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 			transport = outbound.NewClient(outbound.ClientOptions{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, AccessToken: cfg.AccessToken})
 		}
 	}
+	pairInterval := cfg.PairInterval
+	if pairInterval == 0 {
+		pairInterval = -1 // --pair-interval 0 turns pair pacing off
+	}
 	a.sender = outbound.NewSender(db, transport, outbound.SenderOptions{
 		Rate:         cfg.SendRate,
 		PairBurst:    cfg.PairBurst,
-		PairInterval: cfg.PairInterval,
+		PairInterval: pairInterval,
 		Logger:       log,
 		Registerer:   m.reg,
 		Messages:     m.messages,
@@ -122,7 +126,6 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 		log:         log,
 	}
 	a.handler = srv.handler()
-	log.Info("rules loaded", "path", rulesPath, "version", set.Version, "rules", len(set.Rules), "files", len(set.Files))
 	return a, nil
 }
 

@@ -1,0 +1,164 @@
+package outbound
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/balas-bot/balas/rules"
+)
+
+const (
+	budi        = "6281234567890"
+	quotedWamid = "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFDJFNUQwNkMxQTFDN0YyNDYzNjhEAA=="
+	inWamid     = "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFDI5QzJCNjIxNUJCODU3MTlEMDE4AA=="
+)
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sameJSON compares two JSON documents field by field.
+func sameJSON(t testing.TB, got, want []byte) {
+	t.Helper()
+	var g, w map[string]any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("body is not a JSON object: %v\n%s", err, got)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Fatalf("body differs from fixture\n got: %s\nwant: %s", got, want)
+	}
+}
+
+// fixtureReplies are the replies (and recipients) that yield each send fixture.
+var fixtureReplies = []struct {
+	fixture string
+	to      Recipient
+	reply   rules.Reply
+	context string
+}{
+	{"text", Recipient{Number: budi}, rules.Reply{Kind: "text", PreviewURL: true,
+		Text: "Halo kak Budi! Batik tulis parang sogan masih ready. Lihat katalog: https://tokobatiklaras.id/katalog"}, inWamid},
+	{"reply_text", Recipient{Number: budi, UserID: "ID.7719384456021937"},
+		rules.Reply{Kind: "text", Quote: true, Text: "Ukuran L masih ada 3 pcs kak 😊"}, quotedWamid},
+	{"text_to_bsuid", Recipient{UserID: "ID.5581902276634410"},
+		rules.Reply{Kind: "text", Text: "Halo kak Yanti, diskon 20% masih berlaku sampai Minggu."}, ""},
+	{"buttons", Recipient{Number: "+" + budi}, rules.Reply{Kind: "buttons", Header: "Batik Parang Sogan",
+		Text: "Kamu memilih Batik Parang Sogan (Rp 350.000). Lanjut order?", Footer: "Toko Batik Laras - Yogyakarta",
+		Buttons: []rules.Button{{ID: "btn_order", Title: "Order Sekarang"}, {ID: "btn_katalog", Title: "Lihat Katalog"},
+			{ID: "btn_cancel", Title: "Batal"}}}, inWamid},
+	{"list", Recipient{Number: "6285712345678"}, rules.Reply{Kind: "list", Header: "Pilih pengiriman",
+		Text: "Mau dikirim pakai kurir apa kak?", Footer: "Ongkir dihitung dari Yogyakarta", ListButton: "Pilih kurir",
+		Sections: []rules.Section{
+			{Title: "Reguler", Rows: []rules.Row{
+				{ID: "kirim_jne_reg", Title: "JNE REG", Description: "Estimasi 2-3 hari, Rp 18.000"},
+				{ID: "kirim_jnt_ez", Title: "J&T EZ", Description: "Estimasi 2-4 hari, Rp 17.000"}}},
+			{Title: "Cepat", Rows: []rules.Row{
+				{ID: "kirim_jne_yes", Title: "JNE YES", Description: "Besok sampai, Rp 35.000"},
+				{ID: "kirim_gosend", Title: "GoSend Same Day", Description: "Khusus area Yogyakarta"}}},
+		}}, ""},
+	{"cta_url", Recipient{Number: budi}, rules.Reply{Kind: "cta_url", Header: "Katalog September",
+		Text: "Semua motif terbaru ada di katalog online kami.", Footer: "Toko Batik Laras",
+		CTA: &rules.CTA{DisplayText: "Buka Katalog", URL: "https://tokobatiklaras.id/katalog?utm_source=whatsapp"}}, ""},
+	{"location_request", Recipient{Number: budi}, rules.Reply{Kind: "location_request",
+		Text: "Kirim lokasi pengiriman kamu ya kak, biar ongkirnya kami hitung."}, inWamid},
+	{"image_link", Recipient{Number: budi}, rules.Reply{Kind: "image", Text: "Batik Parang Sogan - Rp 350.000",
+		Media: &rules.Media{Link: "https://tokobatiklaras.id/img/parang-sogan.jpg", Caption: "Batik Parang Sogan - Rp 350.000"}}, ""},
+	{"document_id", Recipient{Number: budi}, rules.Reply{Kind: "document",
+		Media: &rules.Media{ID: "1203948576601234", Filename: "INV-2026-0914.pdf", Caption: "Invoice pesanan kamu"}}, ""},
+	// quote is ignored for reactions: a reaction cannot be a contextual reply.
+	{"reaction", Recipient{Number: budi}, rules.Reply{Kind: "react", Emoji: "👍", Quote: true}, inWamid},
+	{"template", Recipient{Number: "6289612340987"}, rules.Reply{Kind: "template", Template: &rules.TemplateMessage{
+		Name: "konfirmasi_pesanan", Language: "id", Components: []any{
+			map[string]any{"type": "body", "parameters": []any{
+				map[string]any{"type": "text", "text": "Rina"},
+				map[string]any{"type": "text", "text": "INV-2026-0914"}}},
+			map[string]any{"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": []any{
+				map[string]any{"type": "payload", "payload": "KONFIRMASI:INV-2026-0914"}}},
+		}}}, ""},
+}
+
+func TestBuildMessageMatchesFixtures(t *testing.T) {
+	for _, c := range fixtureReplies {
+		t.Run(c.fixture, func(t *testing.T) {
+			got, err := BuildMessage(c.to, c.reply, c.context)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameJSON(t, got, readFixture(t, "send/"+c.fixture+".json"))
+		})
+	}
+}
+
+func TestBuildReadMatchesFixtures(t *testing.T) {
+	sameJSON(t, BuildRead(inWamid, false), readFixture(t, "send/mark_read.json"))
+	sameJSON(t, BuildRead(inWamid, true), readFixture(t, "send/typing_indicator.json"))
+}
+
+func TestBuildMessageOtherKinds(t *testing.T) {
+	to := Recipient{Number: budi}
+	cases := []struct {
+		reply rules.Reply
+		want  string
+	}{
+		{rules.Reply{Kind: "video", Media: &rules.Media{Link: "https://x/v.mp4", Caption: "cap"}, Quote: true},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+6281234567890","context":{"message_id":"wamid.in"},"type":"video","video":{"link":"https://x/v.mp4","caption":"cap"}}`},
+		{rules.Reply{Kind: "audio", Text: "ignored", Media: &rules.Media{ID: "55"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+6281234567890","type":"audio","audio":{"id":"55"}}`},
+		{rules.Reply{Kind: "sticker", Media: &rules.Media{ID: "77", Link: "https://x/s.webp"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+6281234567890","type":"sticker","sticker":{"id":"77"}}`},
+		{rules.Reply{Kind: "image", Text: "from text", Media: &rules.Media{Link: "https://x/i.jpg"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+6281234567890","type":"image","image":{"link":"https://x/i.jpg","caption":"from text"}}`},
+		{rules.Reply{Kind: "buttons", Text: "b", Buttons: []rules.Button{{ID: "a", Title: "A"}}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+6281234567890","type":"interactive","interactive":{"type":"button","body":{"text":"b"},"action":{"buttons":[{"type":"reply","reply":{"id":"a","title":"A"}}]}}}`},
+		{rules.Reply{Kind: "template", Template: &rules.TemplateMessage{Name: "hello_world", Language: "en_US"}},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"+6281234567890","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}`},
+	}
+	for _, c := range cases {
+		got, err := BuildMessage(to, c.reply, "wamid.in")
+		if err != nil {
+			t.Fatalf("%s: %v", c.reply.Kind, err)
+		}
+		sameJSON(t, got, []byte(c.want))
+	}
+
+	bad := []rules.Reply{
+		{Kind: "text"},
+		{Kind: "buttons", Text: "x"},
+		{Kind: "list", Text: "x"},
+		{Kind: "cta_url", Text: "x"},
+		{Kind: "image"},
+		{Kind: "document", Media: &rules.Media{}},
+		{Kind: "react", Emoji: "👍"}, // no message to react to
+		{Kind: "template"},
+		{Kind: "carousel"},
+	}
+	for _, r := range bad {
+		_, err := BuildMessage(to, r, "")
+		var be *BuildError
+		if err == nil || !strings.Contains(err.Error(), "invalid reply") || Classify(err) != Permanent {
+			t.Errorf("%+v: err %v, want a permanent BuildError", r, err)
+		} else if !asBuildError(err, &be) {
+			t.Errorf("%+v: not a *BuildError", r)
+		}
+	}
+	if _, err := BuildMessage(Recipient{}, rules.Reply{Kind: "text", Text: "x"}, ""); err == nil {
+		t.Error("no recipient accepted")
+	}
+}
+
+func asBuildError(err error, target **BuildError) bool {
+	be, ok := err.(*BuildError)
+	*target = be
+	return ok
+}

@@ -1,0 +1,181 @@
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClientSend(t *testing.T) {
+	var gotPath, gotAuth, gotType string
+	var gotBody []byte
+	answer := readFixture(t, "graph/send_ok.json")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotAuth, gotType = r.Method+" "+r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Content-Type")
+		gotBody, _ = io.ReadAll(r.Body)
+		w.Write(answer)
+	}))
+	defer srv.Close()
+	c := NewClient(ClientOptions{BaseURL: srv.URL + "/", Version: "v23.0", AccessToken: "s3cret"})
+	body := BuildRead(inWamid, false)
+	wamid, err := c.Send(context.Background(), "113355779900246", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wamid != "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEkUyQzZEMTI3MURCODNFMjIwNwA=" {
+		t.Errorf("wamid %q", wamid)
+	}
+	if gotPath != "POST /v23.0/113355779900246/messages" || gotAuth != "Bearer s3cret" || gotType != "application/json" {
+		t.Errorf("request: %q %q %q", gotPath, gotAuth, gotType)
+	}
+	if !bytes.Equal(gotBody, body) {
+		t.Errorf("body %s", gotBody)
+	}
+
+	answer = readFixture(t, "graph/success.json")
+	if wamid, err := c.Send(context.Background(), "113355779900246", body); err != nil || wamid != "" {
+		t.Errorf("mark read: %q %v", wamid, err)
+	}
+
+	// Default base URL and version.
+	d := NewClient(ClientOptions{})
+	if d.base != "https://graph.facebook.com/v25.0/" || d.http.Timeout != 10*time.Second {
+		t.Errorf("defaults: %q %v", d.base, d.http.Timeout)
+	}
+	if tr := d.http.Transport.(*http.Transport); tr.MaxIdleConnsPerHost != 128 {
+		t.Errorf("MaxIdleConnsPerHost %d", tr.MaxIdleConnsPerHost)
+	}
+}
+
+func TestClientErrors(t *testing.T) {
+	cases := []struct {
+		fixture string
+		status  int
+		code    int
+		class   Class
+	}{
+		{"error_rate_limit", 429, 130429, Retry},
+		{"error_rate_limit", 400, 130429, Retry},
+		{"error_pair_rate_limit", 400, 131056, PairLimit},
+		{"error_24h", 400, 131047, Permanent},
+		{"error_invalid_param", 400, 131009, Permanent},
+		{"error_token", 401, 190, Auth},
+	}
+	for _, c := range cases {
+		t.Run(c.fixture, func(t *testing.T) {
+			body := readFixture(t, "graph/"+c.fixture+".json")
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "7")
+				w.WriteHeader(c.status)
+				w.Write(body)
+			}))
+			defer srv.Close()
+			cl := NewClient(ClientOptions{BaseURL: srv.URL, AccessToken: "s3cret-token"})
+			_, err := cl.Send(context.Background(), "1", []byte(`{}`))
+			var ge *Error
+			if !errors.As(err, &ge) {
+				t.Fatalf("err %v (%T), want *Error", err, err)
+			}
+			if ge.Code != c.code || ge.HTTPStatus != c.status || ge.Type != "OAuthException" || ge.FBTraceID == "" ||
+				ge.RetryAfter != 7*time.Second || !ge.IsMeta() {
+				t.Errorf("parsed %+v", ge)
+			}
+			if Classify(err) != c.class {
+				t.Errorf("class %v, want %v", Classify(err), c.class)
+			}
+			if got := ErrorCode(err); got != strconvItoa(c.code) {
+				t.Errorf("ErrorCode %q", got)
+			}
+			if strings.Contains(err.Error(), "s3cret-token") {
+				t.Error("token in the error text")
+			}
+			if c.code == 131047 && (!strings.Contains(err.Error(), "Re-engagement message") || !strings.Contains(ge.Details, "24 hours")) {
+				t.Errorf("error text %q details %q", err, ge.Details)
+			}
+			if c.code == 130429 && ge.Subcode != 2494055 {
+				t.Errorf("subcode %d", ge.Subcode)
+			}
+		})
+	}
+}
+
+func strconvItoa(n int) string { return ErrorCode(&Error{Code: n, meta: true}) }
+
+func TestClassifyWithoutMetaBody(t *testing.T) {
+	cases := []struct {
+		status int
+		body   string
+		class  Class
+		code   string
+	}{
+		{502, "<html>Bad Gateway</html>", Retry, "http_502"},
+		{500, "", Retry, "http_500"},
+		{503, `{"oops":1}`, Retry, "http_503"},
+		{429, "slow down", Retry, "http_429"},
+		{401, "nope", Auth, "http_401"},
+		{404, "not found", Permanent, "http_404"},
+		{400, `{"error":{"message":"Invalid OAuth access token","code":0}}`, Auth, "0"},
+		{500, `{"error":{"message":"(#131000) Something went wrong","code":131000}}`, Retry, "131000"},
+		{400, `{"error":{"message":"(#1) An unknown error occurred","code":1}}`, Retry, "1"},
+		{400, `{"error":{"message":"(#131057) maintenance","code":131057}}`, Retry, "131057"},
+		{400, `{"error":{"message":"(#100) Invalid parameter","code":100}}`, Permanent, "100"},
+		{400, `{"error":{"message":"(#131026) Message undeliverable","code":131026}}`, Permanent, "131026"},
+	}
+	for _, c := range cases {
+		err := parseError(c.status, http.Header{}, []byte(c.body))
+		if Classify(err) != c.class || ErrorCode(err) != c.code {
+			t.Errorf("%d %s: class %v code %s, want %v %s", c.status, c.body, Classify(err), ErrorCode(err), c.class, c.code)
+		}
+		if err.HTTPStatus != c.status {
+			t.Errorf("status %d", err.HTTPStatus)
+		}
+	}
+	netErr := errors.New("dial tcp: connection refused")
+	if Classify(netErr) != Retry || ErrorCode(netErr) != "network" {
+		t.Error("network error not retried")
+	}
+	if Classify(context.DeadlineExceeded) != Retry {
+		t.Error("timeout not retried")
+	}
+	if d := parseRetryAfter(time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)); d < 80*time.Second || d > 91*time.Second {
+		t.Errorf("Retry-After date: %v", d)
+	}
+}
+
+func TestClientTimeoutIsRetryable(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := NewClient(ClientOptions{BaseURL: srv.URL, HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}})
+	_, err := c.Send(context.Background(), "1", []byte(`{}`))
+	if err == nil || Classify(err) != Retry || ErrorCode(err) != "network" {
+		t.Fatalf("timeout: %v class %v", err, Classify(err))
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	var buf bytes.Buffer
+	d := NewDryRun(slog.New(slog.NewTextHandler(&buf, nil)))
+	w1, err1 := d.Send(context.Background(), "113355779900246", []byte(`{"type":"text"}`))
+	w2, _ := d.Send(context.Background(), "113355779900246", []byte(`{}`))
+	if err1 != nil || w1 != "wamid.dryrun.1" || w2 != "wamid.dryrun.2" {
+		t.Fatalf("%q %q %v", w1, w2, err1)
+	}
+	if out := buf.String(); !strings.Contains(out, "level=INFO") || !strings.Contains(out, "113355779900246") ||
+		!strings.Contains(out, `{\"type\":\"text\"}`) {
+		t.Fatalf("log: %s", out)
+	}
+}

@@ -1,0 +1,807 @@
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/balas-bot/balas/rules"
+	"github.com/balas-bot/balas/store"
+)
+
+const phoneID = "113355779900246"
+
+// fakeReq is one request the fake Graph API received.
+type fakeReq struct {
+	n    int // 0-based arrival index
+	path string
+	auth string
+	body []byte
+	at   time.Time
+}
+
+// to is the recipient of a message body, or the message_id of a read receipt.
+func (r fakeReq) to() string {
+	var m map[string]any
+	json.Unmarshal(r.body, &m)
+	if s, _ := m["to"].(string); s != "" {
+		return s
+	}
+	if s, _ := m["recipient"].(string); s != "" {
+		return s
+	}
+	s, _ := m["message_id"].(string)
+	return s
+}
+
+// text is the body of a text message.
+func (r fakeReq) text() string {
+	var m struct {
+		Text struct{ Body string } `json:"text"`
+	}
+	json.Unmarshal(r.body, &m)
+	return m.Text.Body
+}
+
+type answer struct {
+	status int
+	body   []byte
+	header map[string]string
+	delay  time.Duration
+}
+
+// fakeGraph is an httptest Graph API; handle decides each answer (nil: send_ok).
+type fakeGraph struct {
+	t      testing.TB
+	srv    *httptest.Server
+	mu     sync.Mutex
+	reqs   []fakeReq
+	handle func(r fakeReq) answer
+	ok     []byte
+	wamids atomic.Int64
+}
+
+func newFakeGraph(t testing.TB, handle func(r fakeReq) answer) *fakeGraph {
+	f := &fakeGraph{t: t, handle: handle}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	req := fakeReq{n: len(f.reqs), path: r.URL.Path, auth: r.Header.Get("Authorization"), body: body, at: time.Now()}
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	a := answer{status: 200}
+	if f.handle != nil {
+		a = f.handle(req)
+	}
+	if a.delay > 0 {
+		select {
+		case <-time.After(a.delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	for k, v := range a.header {
+		w.Header().Set(k, v)
+	}
+	if a.status == 0 {
+		a.status = 200
+	}
+	if a.body == nil && a.status == 200 {
+		if bytes.Contains(body, []byte(`"status":"read"`)) {
+			a.body = []byte(`{"success":true}`)
+		} else {
+			a.body = fmt.Appendf(nil, `{"messaging_product":"whatsapp","messages":[{"id":"wamid.fake.%d"}]}`, f.wamids.Add(1))
+		}
+	}
+	w.WriteHeader(a.status)
+	w.Write(a.body)
+}
+
+func (f *fakeGraph) requests() []fakeReq {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fakeReq(nil), f.reqs...)
+}
+
+func (f *fakeGraph) client() *Client {
+	return NewClient(ClientOptions{BaseURL: f.srv.URL, AccessToken: "test-token",
+		HTTPClient: &http.Client{Timeout: 2 * time.Second}})
+}
+
+func errAnswer(t testing.TB, status int, fixture string) answer {
+	return answer{status: status, body: readFixture(t, "graph/"+fixture+".json")}
+}
+
+// --- database helpers ---
+
+func openDB(t testing.TB, path string) *store.DB {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "balas.db")
+	}
+	db, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var convIDs sync.Map // db path + customer -> conversation id
+
+func conversation(t testing.TB, db *store.DB, customer string) int64 {
+	t.Helper()
+	key := db.Path() + "|" + customer
+	if id, ok := convIDs.Load(key); ok {
+		return id.(int64)
+	}
+	var id int64
+	err := db.Write(context.Background(), func(tx *store.Tx) error {
+		now := tx.Now().UnixMilli()
+		res, err := tx.Exec(`INSERT INTO conversations (phone_number_id, customer, wa_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+			phoneID, customer, customer, now, now)
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	convIDs.Store(key, id)
+	return id
+}
+
+type queued struct{ outbox, message int64 }
+
+// enqueueText queues a text reply (with its messages row) to customer.
+func enqueueText(t testing.TB, db *store.DB, customer, text string) queued {
+	t.Helper()
+	return enqueueReply(t, db, customer, rules.Reply{Kind: "text", Text: text}, time.Now().Add(-time.Minute))
+}
+
+func enqueueReply(t testing.TB, db *store.DB, customer string, r rules.Reply, window time.Time) queued {
+	t.Helper()
+	conv := conversation(t, db, customer)
+	reply, _ := json.Marshal(r)
+	var q queued
+	err := db.Write(context.Background(), func(tx *store.Tx) error {
+		now := tx.Now().UnixMilli()
+		res, err := tx.Exec(`INSERT INTO messages (direction, conversation_id, type, text, status, payload, created_at, updated_at)
+			VALUES ('out', ?, ?, ?, 'queued', ?, ?, ?)`, conv, r.Kind, r.Text, string(reply), now, now)
+		if err != nil {
+			return err
+		}
+		q.message, _ = res.LastInsertId()
+		q.outbox, err = tx.EnqueueOutbox(store.OutboxItem{ConversationID: conv, MessageID: q.message, PhoneNumberID: phoneID,
+			ToNumber: customer, Kind: "message", Reply: reply, ContextWamid: "wamid.in." + customer, WindowStart: window})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func enqueueReceipt(t testing.TB, db *store.DB, customer, kind, wamid string) int64 {
+	t.Helper()
+	conv := conversation(t, db, customer)
+	var id int64
+	if err := db.Write(context.Background(), func(tx *store.Tx) error {
+		var err error
+		id, err = tx.EnqueueOutbox(store.OutboxItem{ConversationID: conv, PhoneNumberID: phoneID, ToNumber: customer,
+			Kind: kind, ContextWamid: wamid, WindowStart: time.Now()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+type outboxRow struct {
+	state, code, lastError, wamid string
+	attempts                      int
+}
+
+func readOutbox(t testing.TB, db *store.DB, id int64) outboxRow {
+	t.Helper()
+	var r outboxRow
+	if err := db.Reader().QueryRow(`SELECT state, error_code, last_error, wamid, attempts FROM outbox WHERE id = ?`, id).
+		Scan(&r.state, &r.code, &r.lastError, &r.wamid, &r.attempts); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+type messageRow struct {
+	wamid, status, title string
+	code                 int
+}
+
+func readMessage(t testing.TB, db *store.DB, id int64) messageRow {
+	t.Helper()
+	var m messageRow
+	if err := db.Reader().QueryRow(`SELECT wamid, status, error_code, error_title FROM messages WHERE id = ?`, id).
+		Scan(&m.wamid, &m.status, &m.code, &m.title); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// testOptions: fast backoff, no pacing unless a test asks for it, Wake only.
+func testOptions() SenderOptions {
+	return SenderOptions{Rate: -1, PairInterval: -1, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		PairBackoffUnit: 10 * time.Millisecond, PollInterval: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// runSender starts s and returns a stop function that waits for Run to end.
+func runSender(t testing.TB, s *Sender) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("Run did not return after cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitDone waits until no outbox row is pending.
+func waitDone(t testing.TB, db *store.DB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := db.OutboxPending(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("outbox still pending after 10s")
+}
+
+func TestSenderSendsEveryKind(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, nil)
+	var want [][]byte
+	enqueueReceipt(t, db, budi, "read", inWamid)
+	want = append(want, readFixture(t, "send/mark_read.json"))
+	enqueueReceipt(t, db, budi, "typing", inWamid)
+	want = append(want, readFixture(t, "send/typing_indicator.json"))
+	for _, c := range fixtureReplies {
+		if c.to.Number == "" {
+			continue // the bsuid fixture is checked below
+		}
+		conv := conversation(t, db, budi)
+		reply, _ := json.Marshal(c.reply)
+		if err := db.Write(context.Background(), func(tx *store.Tx) error {
+			_, err := tx.EnqueueOutbox(store.OutboxItem{ConversationID: conv, PhoneNumberID: phoneID,
+				ToNumber: strings.TrimPrefix(c.to.Number, "+"), ToUserID: c.to.UserID, Kind: "message", Reply: reply,
+				ContextWamid: c.context, WindowStart: time.Now()})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, readFixture(t, "send/"+c.fixture+".json"))
+	}
+	s := NewSender(db, fake.client(), testOptions())
+	runSender(t, s)
+	waitDone(t, db)
+	got := fake.requests()
+	if len(got) != len(want) {
+		t.Fatalf("%d requests, want %d", len(got), len(want))
+	}
+	for i := range got { // one conversation: strictly in id order
+		sameJSON(t, got[i].body, want[i])
+		if got[i].path != "/v25.0/"+phoneID+"/messages" || got[i].auth != "Bearer test-token" {
+			t.Fatalf("request %d: %s %s", i, got[i].path, got[i].auth)
+		}
+	}
+
+	// A customer known only by business-scoped user id.
+	conv := conversation(t, db, "ID.5581902276634410")
+	reply, _ := json.Marshal(rules.Reply{Kind: "text", Text: "Halo kak Yanti, diskon 20% masih berlaku sampai Minggu."})
+	db.Write(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.EnqueueOutbox(store.OutboxItem{ConversationID: conv, PhoneNumberID: phoneID, ToUserID: "ID.5581902276634410",
+			Kind: "message", Reply: reply, WindowStart: time.Now()})
+		return err
+	})
+	s.Wake()
+	waitDone(t, db)
+	got = fake.requests()
+	sameJSON(t, got[len(got)-1].body, readFixture(t, "send/text_to_bsuid.json"))
+}
+
+func TestSenderRetriesRateLimitOnce(t *testing.T) {
+	for _, first := range []struct {
+		name string
+		a    func(t testing.TB) answer
+		code string
+	}{
+		{"130429", func(t testing.TB) answer { return errAnswer(t, 429, "error_rate_limit") }, "130429"},
+		{"http500", func(testing.TB) answer { return answer{status: 500, body: []byte("internal")} }, "http_500"},
+	} {
+		t.Run(first.name, func(t *testing.T) {
+			db := openDB(t, "")
+			fake := newFakeGraph(t, func(r fakeReq) answer {
+				if r.n == 0 {
+					return first.a(t)
+				}
+				return answer{}
+			})
+			reg := prometheus.NewRegistry()
+			opts := testOptions()
+			opts.Registerer = reg
+			q := enqueueText(t, db, budi, "Halo")
+			s := NewSender(db, fake.client(), opts)
+			runSender(t, s)
+			waitDone(t, db)
+			reqs := fake.requests()
+			if len(reqs) != 2 {
+				t.Fatalf("%d requests, want 2 (one failure, one success)", len(reqs))
+			}
+			row := readOutbox(t, db, q.outbox)
+			if row.state != "sent" || row.attempts != 2 || row.wamid != "wamid.fake.1" {
+				t.Fatalf("outbox row %+v", row)
+			}
+			if m := readMessage(t, db, q.message); m.status != "sent" || m.wamid != "wamid.fake.1" {
+				t.Fatalf("message row %+v", m)
+			}
+			metric := gather(t, reg)
+			if metric[`balas_outbound_errors_total{code="`+first.code+`"}`] != 1 ||
+				metric[`balas_messages_total{direction="out",type="text"}`] != 1 ||
+				metric[`balas_send_duration_seconds_count{kind="text"}`] != 2 ||
+				metric[`balas_outbox_pending`] != 0 {
+				t.Fatalf("metrics: %v", metric)
+			}
+		})
+	}
+}
+
+// gather flattens a registry into "name{labels}" → value.
+func gather(t testing.TB, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			name := mf.GetName()
+			if len(labels) > 0 {
+				name += "{" + strings.Join(labels, ",") + "}"
+			}
+			switch {
+			case m.Counter != nil:
+				out[name] = m.Counter.GetValue()
+			case m.Gauge != nil:
+				out[name] = m.Gauge.GetValue()
+			case m.Histogram != nil:
+				out[strings.Replace(name, mf.GetName(), mf.GetName()+"_count", 1)] = float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return out
+}
+
+func TestSenderPermanentErrorNotRetried(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, func(r fakeReq) answer {
+		if r.text() == "late" {
+			return errAnswer(t, 400, "error_24h")
+		}
+		return answer{}
+	})
+	q := enqueueText(t, db, budi, "late")
+	next := enqueueText(t, db, budi, "next one")
+	runSender(t, NewSender(db, fake.client(), testOptions()))
+	waitDone(t, db)
+	if n := len(fake.requests()); n != 2 {
+		t.Fatalf("%d requests, want 2 (131047 once, then the next reply)", n)
+	}
+	row := readOutbox(t, db, q.outbox)
+	if row.state != "failed" || row.code != "131047" || row.attempts != 1 || !strings.Contains(row.lastError, "Re-engagement") {
+		t.Fatalf("outbox row %+v", row)
+	}
+	if m := readMessage(t, db, q.message); m.status != "failed" || m.code != 131047 || m.title == "" {
+		t.Fatalf("message row %+v", m)
+	}
+	if row := readOutbox(t, db, next.outbox); row.state != "sent" {
+		t.Fatalf("a failed reply blocked the next one: %+v", row)
+	}
+}
+
+func TestSenderAuthError(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, func(fakeReq) answer { return errAnswer(t, 401, "error_token") })
+	var logs safeBuffer
+	opts := testOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	q := enqueueText(t, db, budi, "Halo")
+	runSender(t, NewSender(db, fake.client(), opts))
+	waitDone(t, db)
+	if n := len(fake.requests()); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+	row := readOutbox(t, db, q.outbox)
+	if row.state != "failed" || row.code != "190" || !strings.Contains(row.lastError, "BALAS_ACCESS_TOKEN") {
+		t.Fatalf("outbox row %+v", row)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, AuthErrorHint) || strings.Contains(out, "test-token") {
+		t.Fatalf("log: %s", out)
+	}
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestSenderWindowClosed(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, nil)
+	q := enqueueReply(t, db, budi, rules.Reply{Kind: "text", Text: "too late"}, time.Now().Add(-25*time.Hour))
+	tmpl := enqueueReply(t, db, budi, rules.Reply{Kind: "template",
+		Template: &rules.TemplateMessage{Name: "hello_world", Language: "en_US"}}, time.Now().Add(-25*time.Hour))
+	runSender(t, NewSender(db, fake.client(), testOptions()))
+	waitDone(t, db)
+	reqs := fake.requests()
+	if len(reqs) != 1 || !bytes.Contains(reqs[0].body, []byte(`"template"`)) {
+		t.Fatalf("requests %d, want only the template (allowed outside the window)", len(reqs))
+	}
+	row := readOutbox(t, db, q.outbox)
+	if row.state != "failed" || row.attempts != 0 || row.code != "131047" ||
+		!strings.Contains(row.lastError, "customer service window closed (last customer message 25h0m0s ago)") {
+		t.Fatalf("outbox row %+v", row)
+	}
+	if m := readMessage(t, db, q.message); m.status != "failed" || m.code != 131047 {
+		t.Fatalf("message row %+v", m)
+	}
+	if row := readOutbox(t, db, tmpl.outbox); row.state != "sent" {
+		t.Fatalf("template row %+v", row)
+	}
+}
+
+func TestSenderPairLimitDelaysOnlyThatCustomer(t *testing.T) {
+	db := openDB(t, "")
+	const a, b = "6281234567890", "6285712345678"
+	fake := newFakeGraph(t, func(r fakeReq) answer {
+		if r.to() == "+"+a && r.n == 0 {
+			return errAnswer(t, 400, "error_pair_rate_limit")
+		}
+		return answer{}
+	})
+	opts := testOptions()
+	opts.PairBackoffUnit = 300 * time.Millisecond
+	opts.MaxBackoff = 5 * time.Second
+	qa := enqueueText(t, db, a, "for A")
+	s := NewSender(db, fake.client(), opts)
+	runSender(t, s)
+	// A's first attempt is answered 131056; then B's reply is queued.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(fake.requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	qb := enqueueText(t, db, b, "for B")
+	s.Wake()
+	waitDone(t, db)
+	reqs := fake.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	var a1, a2, b1 time.Time
+	for _, r := range reqs {
+		switch {
+		case r.to() == "+"+a && a1.IsZero():
+			a1 = r.at
+		case r.to() == "+"+a:
+			a2 = r.at
+		case r.to() == "+"+b:
+			b1 = r.at
+		}
+	}
+	if gap := a2.Sub(a1); gap < 300*time.Millisecond {
+		t.Errorf("A retried after %v, want ≥ 4^0 × 300ms", gap)
+	}
+	if d := b1.Sub(start); d > 200*time.Millisecond || !b1.Before(a2) {
+		t.Errorf("B waited %v (A's retry at +%v): B must not be held up by A's pair limit", d, a2.Sub(start))
+	}
+	if ra, rb := readOutbox(t, db, qa.outbox), readOutbox(t, db, qb.outbox); ra.state != "sent" || ra.attempts != 2 || rb.state != "sent" {
+		t.Fatalf("rows %+v %+v", ra, rb)
+	}
+}
+
+func TestPairBackoffGrows(t *testing.T) {
+	s := NewSender(nil, nil, SenderOptions{})
+	for x, want := range []time.Duration{time.Second, 4 * time.Second, 16 * time.Second, 64 * time.Second, 256 * time.Second, 5 * time.Minute, 5 * time.Minute} {
+		if got := s.pairBackoff(x); got != want {
+			t.Errorf("4^%d: %v, want %v", x, got, want)
+		}
+	}
+	for attempts := 1; attempts < 20; attempts++ {
+		exp := min(time.Second<<(attempts-1), 5*time.Minute)
+		if attempts > 10 {
+			exp = 5 * time.Minute
+		}
+		d := s.backoff(attempts, errString("x"))
+		if d < exp/2 || d > exp {
+			t.Errorf("backoff(%d) = %v, want in [%v, %v]", attempts, d, exp/2, exp)
+		}
+	}
+	if d := s.backoff(1, &Error{HTTPStatus: 503, RetryAfter: 30 * time.Second}); d != 30*time.Second {
+		t.Errorf("Retry-After not honoured: %v", d)
+	}
+	if d := s.backoff(1, &Error{Code: 131057, meta: true}); d < time.Minute {
+		t.Errorf("131057 retried after %v, want about a minute", d)
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func TestSenderRetriesTimeout(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, func(r fakeReq) answer {
+		if r.n == 0 {
+			return answer{delay: time.Second}
+		}
+		return answer{}
+	})
+	cl := NewClient(ClientOptions{BaseURL: fake.srv.URL, HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}})
+	q := enqueueText(t, db, budi, "Halo")
+	runSender(t, NewSender(db, cl, testOptions()))
+	waitDone(t, db)
+	if n := len(fake.requests()); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
+	if row := readOutbox(t, db, q.outbox); row.state != "sent" || row.attempts != 2 {
+		t.Fatalf("outbox row %+v", row)
+	}
+}
+
+func TestSenderKeepsOrderUnderRetries(t *testing.T) {
+	db := openDB(t, "")
+	var fails atomic.Int32
+	fake := newFakeGraph(t, func(r fakeReq) answer {
+		if r.text() == "1" && fails.Add(1) <= 2 {
+			return answer{status: 500}
+		}
+		return answer{}
+	})
+	s := NewSender(db, fake.client(), testOptions())
+	runSender(t, s)
+	for _, txt := range []string{"1", "2", "3"} {
+		enqueueText(t, db, budi, txt)
+		enqueueText(t, db, "6285712345678", "other "+txt) // another conversation alongside
+		s.Wake()
+	}
+	waitDone(t, db)
+	var got []string
+	for _, r := range fake.requests() {
+		if r.to() == "+"+budi {
+			got = append(got, r.text())
+		}
+	}
+	if strings.Join(got, ",") != "1,1,1,2,3" {
+		t.Fatalf("received %v, want 1,1,1,2,3", got)
+	}
+}
+
+func TestSenderResumesAfterRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "balas.db")
+	db, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A row already sent before the crash is never sent again.
+	done := enqueueText(t, db, "6289612340987", "already sent")
+	if err := db.CompleteOutbox(context.Background(), store.OutboxResult{ID: done.outbox, State: "sent", Wamid: "wamid.old", Attempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	customers := []string{budi, budi, "6285712345678", "6287798765432", "6287798765432"}
+	for i, c := range customers {
+		enqueueText(t, db, c, fmt.Sprintf("m%d", i))
+	}
+
+	// First run: the fake hangs until the sender is cancelled; then the first
+	// request in is accepted (recorded sent), the others get 503.
+	release := make(chan struct{})
+	var first atomic.Bool
+	var accepted atomic.Value // text of the one request answered 200
+	fake1 := newFakeGraph(t, func(r fakeReq) answer {
+		<-release
+		if first.CompareAndSwap(false, true) {
+			accepted.Store(r.text())
+			return answer{}
+		}
+		return answer{status: 503}
+	})
+	stop := runSender(t, NewSender(db, fake1.client(), testOptions()))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(fake1.requests()) < 3 && time.Now().Before(deadline) { // 3 conversations in parallel
+		time.Sleep(time.Millisecond)
+	}
+	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
+	stop() // returns after the in-flight sends were answered and recorded
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake1.requests()); n != 3 {
+		t.Fatalf("first run sent %d requests, want 3 (one per conversation)", n)
+	}
+
+	db2 := openDB(t, path)
+	fake2 := newFakeGraph(t, nil)
+	runSender(t, NewSender(db2, fake2.client(), testOptions()))
+	waitDone(t, db2)
+
+	delivered := map[string]int{accepted.Load().(string): 1}
+	for _, r := range fake2.requests() {
+		delivered[r.text()]++
+	}
+	for i := range customers {
+		if n := delivered[fmt.Sprintf("m%d", i)]; n != 1 {
+			t.Errorf("m%d delivered %d times, want exactly once (%v)", i, n, delivered)
+		}
+	}
+	if delivered["already sent"] != 0 {
+		t.Error("a row recorded sent before the restart was sent again")
+	}
+	if n := len(fake2.requests()); n != len(customers)-1 {
+		t.Errorf("second run sent %d, want %d", n, len(customers)-1)
+	}
+	var stillQueued int
+	db2.Reader().QueryRow(`SELECT count(*) FROM messages WHERE status <> 'sent' OR wamid = ''`).Scan(&stillQueued)
+	if stillQueued != 0 {
+		t.Errorf("%d messages rows not marked sent", stillQueued)
+	}
+}
+
+func TestPhoneLimiterRate(t *testing.T) {
+	s := NewSender(nil, nil, SenderOptions{Rate: 50})
+	lim := s.phone(phoneID).lim
+	start := time.Now()
+	for range 100 {
+		if err := lim.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 1900*time.Millisecond || d > 4*time.Second {
+		t.Fatalf("100 sends at 50/s took %v, want about 2s", d)
+	}
+	// Another number has its own budget.
+	if !s.phone("other").lim.Allow() {
+		t.Fatal("numbers share a limiter")
+	}
+	// 130429 halves the rate; successes bring it back.
+	p := s.phone(phoneID)
+	p.slowDown()
+	if p.lim.Limit() != 25 {
+		t.Fatalf("after 130429: %v/s", p.lim.Limit())
+	}
+	for range 100 {
+		p.success()
+	}
+	if p.lim.Limit() != 50 {
+		t.Fatalf("recovered to %v/s", p.lim.Limit())
+	}
+	if lim := NewSender(nil, nil, SenderOptions{Rate: -1}).phone("x").lim; lim.Limit() != rate.Inf {
+		t.Fatal("negative rate is not unlimited")
+	}
+}
+
+func TestPairLimiter(t *testing.T) {
+	s := NewSender(nil, nil, SenderOptions{PairBurst: 3, PairInterval: 100 * time.Millisecond})
+	it := store.OutboxItem{PhoneNumberID: phoneID, ToNumber: budi}
+	lim := s.pairLimiter(it)
+	start := time.Now()
+	for range 5 {
+		lim.Wait(context.Background())
+	}
+	if d := time.Since(start); d < 190*time.Millisecond {
+		t.Fatalf("burst 3 then 1 per 100ms: 5 messages took %v", d)
+	}
+	if other := s.pairLimiter(store.OutboxItem{PhoneNumberID: phoneID, ToNumber: "6285712345678"}); !other.Allow() {
+		t.Fatal("customers share a pair limiter")
+	}
+	if NewSender(nil, nil, SenderOptions{PairInterval: -1}).pairLimiter(it) != nil {
+		t.Fatal("negative PairInterval does not disable pair pacing")
+	}
+}
+
+func TestSenderRateLimitEndToEnd(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, nil)
+	for i := range 10 {
+		enqueueText(t, db, fmt.Sprintf("62800000%02d", i), "x")
+	}
+	opts := testOptions()
+	opts.Rate = 20
+	start := time.Now()
+	runSender(t, NewSender(db, fake.client(), opts))
+	waitDone(t, db)
+	if d := time.Since(start); d < 430*time.Millisecond {
+		t.Fatalf("10 sends at 20/s took %v, want ≥ 450ms", d)
+	}
+}
+
+func TestSenderGivesUp(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, func(fakeReq) answer { return answer{status: 503} })
+	opts := testOptions()
+	opts.MaxAttempts = 3
+	q := enqueueText(t, db, budi, "x")
+	runSender(t, NewSender(db, fake.client(), opts))
+	waitDone(t, db)
+	row := readOutbox(t, db, q.outbox)
+	if len(fake.requests()) != 3 || row.state != "failed" || row.attempts != 3 ||
+		!strings.HasPrefix(row.lastError, "gave up after 3 attempts: ") || row.code != "http_503" {
+		t.Fatalf("%d requests, row %+v", len(fake.requests()), row)
+	}
+}
+
+func TestSenderDryRun(t *testing.T) {
+	db := openDB(t, "")
+	q := enqueueText(t, db, budi, "x")
+	runSender(t, NewSender(db, NewDryRun(slog.New(slog.NewTextHandler(io.Discard, nil))), testOptions()))
+	waitDone(t, db)
+	if m := readMessage(t, db, q.message); m.wamid != "wamid.dryrun.1" || m.status != "sent" {
+		t.Fatalf("%+v", m)
+	}
+}
