@@ -39,10 +39,13 @@ type StoredDelivery struct {
 type Tx interface {
 	// Savepoint runs fn so that a failure undoes only fn's changes.
 	Savepoint(fn func() error) error
-	InsertDelivery(body []byte) (int64, error)
-	// MarkProcessed records that a delivery was handled; a non-empty failure
-	// leaves it pending, to be retried at the next start.
-	MarkProcessed(id int64, failure string) error
+	// InsertDelivery stores a raw webhook body, already marked handled when
+	// processed is true (it is handled in the same transaction).
+	InsertDelivery(body []byte, processed bool) (int64, error)
+	// MarkProcessed records that a delivery was handled.
+	MarkProcessed(id int64) error
+	// MarkFailed records why handling a delivery failed.
+	MarkFailed(id int64, reason string) error
 	// Conversation returns the conversation of a customer with a business
 	// number, creating it when new.
 	Conversation(phoneNumberID, customer string) (StoredConversation, error)
@@ -189,14 +192,31 @@ func (p *Pipeline) Bot() *Bot { return p.bot.Load() }
 // delivery is committed: it survives a crash from that moment.
 func (p *Pipeline) Accept(ctx context.Context, body []byte) error {
 	var out outcome
+	var failure error
 	err := p.store.Update(ctx, func(tx Tx) error {
 		out = outcome{}
-		id, err := tx.InsertDelivery(body)
+		id, err := tx.InsertDelivery(body, true)
 		if err != nil {
 			return err
 		}
-		return p.handle(tx, id, body, &out)
+		if err := p.process(tx, id, body, &out); err != nil {
+			failure = err
+			return err // undo everything; the raw body is stored below
+		}
+		return nil
 	})
+	if err != nil && failure != nil {
+		// Handling failed, so that transaction was undone. The delivery
+		// is still Meta's and must be kept: store it raw, with the reason.
+		err = p.store.Update(ctx, func(tx Tx) error {
+			out = outcome{}
+			id, err := tx.InsertDelivery(body, false)
+			if err != nil {
+				return err
+			}
+			return p.failed(tx, id, failure, &out)
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -276,14 +296,20 @@ func (p *Pipeline) report(o *outcome) {
 // marked processed with the reason.
 var errUndecodable = errors.New("undecodable delivery")
 
-// handle processes one stored delivery inside tx. A failure to handle it is
-// recorded on the delivery, whose raw body stays stored either way.
+// handle processes one stored, unhandled delivery inside tx.
 func (p *Pipeline) handle(tx Tx, id int64, body []byte, out *outcome) error {
 	err := tx.Savepoint(func() error { return p.process(tx, id, body, out) })
-	switch {
-	case err == nil:
-		return tx.MarkProcessed(id, "")
-	case errors.Is(err, errUndecodable):
+	if err != nil {
+		return p.failed(tx, id, err, out)
+	}
+	return tx.MarkProcessed(id)
+}
+
+// failed records why a stored delivery could not be handled. An
+// undecodable one is final (kept, marked with the reason); any other
+// failure leaves it pending, to be retried at the next start.
+func (p *Pipeline) failed(tx Tx, id int64, err error, out *outcome) error {
+	if errors.Is(err, errUndecodable) {
 		*out = outcome{events: []string{"undecodable"}}
 		out.logs = append(out.logs, func() {
 			p.log.Warn("webhook delivery stored but not decodable", "delivery", id, "err", err)
@@ -291,14 +317,16 @@ func (p *Pipeline) handle(tx Tx, id int64, body []byte, out *outcome) error {
 		if err := tx.RecordEvent(EventRecord{InboxID: id, Field: "undecodable", Payload: []byte(`{}`)}); err != nil {
 			return err
 		}
-		return tx.MarkProcessed(id, err.Error())
-	default:
-		*out = outcome{}
-		out.logs = append(out.logs, func() {
-			p.log.Error("webhook delivery stored, handling failed; retried at next start", "delivery", id, "err", err)
-		})
-		return tx.MarkProcessed(id, err.Error())
+		if err := tx.MarkProcessed(id); err != nil {
+			return err
+		}
+		return tx.MarkFailed(id, err.Error())
 	}
+	*out = outcome{}
+	out.logs = append(out.logs, func() {
+		p.log.Error("webhook delivery stored, handling failed; retried at next start", "delivery", id, "err", err)
+	})
+	return tx.MarkFailed(id, err.Error())
 }
 
 func (p *Pipeline) process(tx Tx, inboxID int64, body []byte, out *outcome) error {

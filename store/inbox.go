@@ -12,26 +12,34 @@ type Delivery struct {
 	Body       []byte
 }
 
-// InsertDelivery stores a raw webhook body inside a write job and returns its id.
-func (tx *Tx) InsertDelivery(body []byte) (int64, error) {
-	res, err := tx.Exec(`INSERT INTO inbox (received_at, body) VALUES (?, ?)`, tx.now.UnixMilli(), body)
+// InsertDelivery stores a raw webhook body inside a write job and returns
+// its id; processed marks it handled at once (handled in the same job).
+func (tx *Tx) InsertDelivery(body []byte, processed bool) (int64, error) {
+	now := tx.now.UnixMilli()
+	var at any
+	if processed {
+		at = now
+	}
+	res, err := tx.Exec(`INSERT INTO inbox (received_at, body, processed_at) VALUES (?, ?, ?)`, now, body, at)
 	if err != nil {
 		return 0, fmt.Errorf("store delivery: %w", err)
 	}
 	return res.LastInsertId()
 }
 
-// MarkProcessed records that a delivery's events were handled; a non-empty
-// reason records why handling failed (the delivery is then retried at start).
-func (tx *Tx) MarkProcessed(id int64, failure string) error {
-	var err error
-	if failure == "" {
-		_, err = tx.Exec(`UPDATE inbox SET processed_at = ?, error = '' WHERE id = ?`, tx.now.UnixMilli(), id)
-	} else {
-		_, err = tx.Exec(`UPDATE inbox SET error = ? WHERE id = ?`, failure, id)
-	}
-	if err != nil {
+// MarkProcessed records that a delivery's events were handled.
+func (tx *Tx) MarkProcessed(id int64) error {
+	if _, err := tx.Exec(`UPDATE inbox SET processed_at = ? WHERE id = ?`, tx.now.UnixMilli(), id); err != nil {
 		return fmt.Errorf("mark delivery %d processed: %w", id, err)
+	}
+	return nil
+}
+
+// MarkFailed records why handling a delivery failed. A delivery that is
+// not marked processed is retried at the next start.
+func (tx *Tx) MarkFailed(id int64, reason string) error {
+	if _, err := tx.Exec(`UPDATE inbox SET error = ? WHERE id = ?`, reason, id); err != nil {
+		return fmt.Errorf("record failure of delivery %d: %w", id, err)
 	}
 	return nil
 }
@@ -42,7 +50,7 @@ func (db *DB) StoreDelivery(ctx context.Context, body []byte) (int64, error) {
 	var id int64
 	err := db.Write(ctx, func(tx *Tx) error {
 		var err error
-		id, err = tx.InsertDelivery(body)
+		id, err = tx.InsertDelivery(body, false)
 		return err
 	})
 	return id, err

@@ -254,7 +254,7 @@ type Tx struct {
 func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) run(fn func(*Tx) error) (err error) {
-	if _, err := tx.tx.Exec("SAVEPOINT job"); err != nil {
+	if _, err := tx.Exec("SAVEPOINT job"); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	defer func() {
@@ -262,9 +262,9 @@ func (tx *Tx) run(fn func(*Tx) error) (err error) {
 			err = fmt.Errorf("store: write job panicked: %v", r)
 		}
 		if err != nil {
-			tx.tx.Exec("ROLLBACK TO job")
+			tx.Exec("ROLLBACK TO job")
 		}
-		tx.tx.Exec("RELEASE job")
+		tx.Exec("RELEASE job")
 	}()
 	return fn(tx)
 }
@@ -272,7 +272,7 @@ func (tx *Tx) run(fn func(*Tx) error) (err error) {
 // Savepoint runs fn in a nested savepoint: when fn fails, only its changes
 // are undone and the job goes on.
 func (tx *Tx) Savepoint(fn func() error) (err error) {
-	if _, err := tx.tx.Exec("SAVEPOINT inner"); err != nil {
+	if _, err := tx.Exec("SAVEPOINT inner"); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	defer func() {
@@ -280,9 +280,9 @@ func (tx *Tx) Savepoint(fn func() error) (err error) {
 			err = fmt.Errorf("panic: %v", r)
 		}
 		if err != nil {
-			tx.tx.Exec("ROLLBACK TO inner")
+			tx.Exec("ROLLBACK TO inner")
 		}
-		tx.tx.Exec("RELEASE inner")
+		tx.Exec("RELEASE inner")
 	}()
 	return fn()
 }

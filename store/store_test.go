@@ -81,7 +81,7 @@ func TestFailedJobDoesNotSpoilItsBatch(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			err := db.Write(ctx, func(tx *Tx) error {
-				if _, err := tx.InsertDelivery([]byte(`{}`)); err != nil {
+				if _, err := tx.InsertDelivery([]byte(`{}`), false); err != nil {
 					return err
 				}
 				if i%2 == 1 {
