@@ -1,0 +1,350 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/balas-bot/balas/engine"
+	"github.com/balas-bot/balas/engine/webhook"
+	"github.com/balas-bot/balas/rules"
+	"github.com/balas-bot/balas/store"
+)
+
+const pipelineRules = `version: 1
+settings:
+  session_ttl: 30m
+  timezone: Asia/Jakarta
+rules:
+  - id: admin
+    when: {keywords: [admin]}
+    handoff: 2h
+    reply: Admin akan membalas.
+  - id: order
+    when: {keywords: [order]}
+    goto: awaiting_address
+    reply: Kirim alamat kamu.
+  - id: alamat
+    when: {state: awaiting_address, type: text}
+    goto: ""
+    set: {alamat: "{{ message.text }}"}
+    reply: "Dikirim ke {{ message.text }}"
+  - id: suka
+    when: {type: reaction, expr: 'message.text == "never"'}
+    reply: never sent
+  - id: echo
+    when: {regex: '^echo (?P<n>\d+)$'}
+    reply: "echo {{ match.n }}"
+  - id: sapa
+    when: {keywords: [halo]}
+    reply: "Hai {{ contact.name }}!"
+  - id: bantuan
+    fallback: true
+    reply: Maaf, aku belum paham.
+`
+
+// counter is an engine.Observer that counts.
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) add(k string) { c.mu.Lock(); c.n[k]++; c.mu.Unlock() }
+func (c *counter) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[k]
+}
+func (c *counter) Inbound(t string)    { c.add("in:" + t) }
+func (c *counter) Duplicate()          { c.add("duplicate") }
+func (c *counter) RuleHit(rule string) { c.add("hit:" + rule) }
+func (c *counter) Unmatched()          { c.add("unmatched") }
+func (c *counter) Status(s string)     { c.add("status:" + s) }
+func (c *counter) Event(f string)      { c.add("event:" + f) }
+
+type rig struct {
+	db    *store.DB
+	p     *engine.Pipeline
+	obs   *counter
+	clock time.Time
+	mu    sync.Mutex
+}
+
+func (r *rig) now() time.Time { r.mu.Lock(); defer r.mu.Unlock(); return r.clock }
+func (r *rig) advance(d time.Duration) {
+	r.mu.Lock()
+	r.clock = r.clock.Add(d)
+	r.mu.Unlock()
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "shop.yaml"), []byte(pipelineRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, diags, err := rules.Load(filepath.Join(dir, "shop.yaml"))
+	if err != nil {
+		t.Fatalf("rules: %v %v", err, diags)
+	}
+	r := &rig{obs: &counter{n: map[string]int{}}, clock: time.Date(2026, 9, 14, 13, 0, 0, 0, time.UTC)}
+	r.db, err = store.Open(context.Background(), filepath.Join(dir, "balas.db"), store.Options{Now: r.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.db.Close() })
+	r.p = engine.NewPipeline(r.db, engine.New(set), engine.PipelineOptions{Now: r.now, Observer: r.obs})
+	return r
+}
+
+func (r *rig) accept(t *testing.T, body []byte) {
+	t.Helper()
+	if err := r.p.Accept(context.Background(), body); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+}
+
+func (r *rig) text(from, text string) []byte {
+	return webhook.Fake{From: from, Name: "Budi", Text: text, Timestamp: r.now()}.Body()
+}
+
+// replies lists the queued reply texts (not receipts) to a number, in order.
+func (r *rig) replies(t *testing.T, to string) []string {
+	t.Helper()
+	items, err := r.db.PendingOutbox(context.Background(), 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, it := range items {
+		if it.Kind != "message" || it.ToNumber != to {
+			continue
+		}
+		var rep rules.Reply
+		if err := json.Unmarshal(it.Reply, &rep); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rep.Text)
+	}
+	return out
+}
+
+func (r *rig) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := r.db.Reader().QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPipelineAnswersAndQueuesInOrder(t *testing.T) {
+	r := newRig(t)
+	r.accept(t, r.text("6281111", "Halo kak"))
+	r.accept(t, r.text("6281111", "mau order"))
+	r.accept(t, r.text("6281111", "Jl. Merdeka 1"))
+	want := []string{"Hai Budi!", "Kirim alamat kamu.", "Dikirim ke Jl. Merdeka 1"}
+	if got := r.replies(t, "6281111"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("replies %q, want %q", got, want)
+	}
+	// A read receipt is queued before each reply.
+	items, _ := r.db.PendingOutbox(context.Background(), 0, 100)
+	var kinds []string
+	for _, it := range items {
+		kinds = append(kinds, it.Kind)
+	}
+	if got := strings.Join(kinds, ","); got != "read,message,read,message,read,message" {
+		t.Fatalf("outbox kinds %s", got)
+	}
+	if n := r.count(t, `SELECT count(*) FROM messages WHERE direction = 'in' AND outcome = 'answered'`); n != 3 {
+		t.Fatalf("%d inbound messages recorded as answered, want 3", n)
+	}
+	var state, session string
+	r.db.Reader().QueryRow(`SELECT state, session FROM conversations WHERE customer = '6281111'`).Scan(&state, &session)
+	if state != "" || !strings.Contains(session, "Jl. Merdeka 1") {
+		t.Fatalf("conversation state %q session %s", state, session)
+	}
+	if r.obs.get("hit:alamat") != 1 || r.obs.get("in:text") != 3 {
+		t.Fatalf("observer: %v", r.obs.n)
+	}
+}
+
+func TestPipelineHandlesEachMessageOnce(t *testing.T) {
+	r := newRig(t)
+	body := r.text("6282222", "halo")
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.accept(t, body) }()
+	}
+	wg.Wait()
+	r.accept(t, body) // and once more, later
+	if got := r.replies(t, "6282222"); len(got) != 1 {
+		t.Fatalf("%d replies to 11 copies of one message, want 1", len(got))
+	}
+	if r.obs.get("duplicate") != 10 {
+		t.Fatalf("%d duplicates counted, want 10", r.obs.get("duplicate"))
+	}
+	if n := r.count(t, `SELECT count(*) FROM inbox`); n != 11 {
+		t.Fatalf("%d deliveries stored, want all 11", n)
+	}
+}
+
+func TestPipelineSessionTTLAndHandoff(t *testing.T) {
+	r := newRig(t)
+	r.accept(t, r.text("6283333", "order"))
+	r.advance(31 * time.Minute) // past session_ttl: the state is gone
+	r.accept(t, r.text("6283333", "Jl. Sudirman"))
+	r.accept(t, r.text("6283333", "admin"))
+	r.advance(time.Hour)
+	r.accept(t, r.text("6283333", "halo")) // in handoff: stored, not answered
+	r.advance(61 * time.Minute)
+	r.accept(t, r.text("6283333", "halo")) // handoff over
+	want := []string{"Kirim alamat kamu.", "Maaf, aku belum paham.", "Admin akan membalas.", "Hai Budi!"}
+	if got := r.replies(t, "6283333"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("replies %q, want %q", got, want)
+	}
+	if n := r.count(t, `SELECT count(*) FROM messages WHERE outcome = 'handoff'`); n != 1 {
+		t.Fatalf("%d messages recorded during handoff, want 1", n)
+	}
+}
+
+func TestPipelineStatusesNeverGoBackwards(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.accept(t, r.text("6281398765401", "halo"))
+	items, _ := r.db.PendingOutbox(ctx, 0, 10)
+	var reply store.OutboxItem
+	for _, it := range items {
+		if it.Kind == "message" {
+			reply = it
+		}
+	}
+	// The status fixtures are about one wamid; pretend our reply got it.
+	var fixture struct {
+		Entry []struct {
+			Changes []struct {
+				Value struct {
+					Statuses []struct{ ID string } `json:"statuses"`
+				} `json:"value"`
+			} `json:"changes"`
+		} `json:"entry"`
+	}
+	read := readFile(t, "status_read.json")
+	json.Unmarshal(read, &fixture)
+	wamid := fixture.Entry[0].Changes[0].Value.Statuses[0].ID
+	if err := r.db.CompleteOutbox(ctx, store.OutboxResult{ID: reply.ID, State: "sent", Wamid: wamid, Attempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	status := func() string {
+		var s string
+		r.db.Reader().QueryRow(`SELECT status FROM messages WHERE wamid = ?`, wamid).Scan(&s)
+		return s
+	}
+	r.accept(t, read)
+	r.accept(t, readFile(t, "status_delivered.json")) // late: must not move back
+	r.accept(t, readFile(t, "status_read.json"))      // copy: stored once
+	if got := status(); got != "read" {
+		t.Fatalf("status %q after read then a late delivered, want read", got)
+	}
+	if n := r.count(t, `SELECT count(*) FROM statuses WHERE wamid = ?`, wamid); n != 2 {
+		t.Fatalf("%d status rows, want 2 (read, delivered)", n)
+	}
+	if r.obs.get("status:read") != 1 {
+		t.Fatalf("read counted %d times, want 1", r.obs.get("status:read"))
+	}
+	// A failed status records Meta's code on its message.
+	r.accept(t, readFile(t, "status_failed.json"))
+	var code int
+	r.db.Reader().QueryRow(`SELECT error_code FROM statuses WHERE status = 'failed'`).Scan(&code)
+	if code != 131047 {
+		t.Fatalf("failed status code %d, want 131047", code)
+	}
+	if n := r.count(t, `SELECT count(*) FROM messages WHERE direction = 'out'`); n != 1 {
+		t.Fatalf("%d outbound messages; statuses must not produce replies", n)
+	}
+}
+
+func TestPipelineStoresOtherFieldsAndOddMessages(t *testing.T) {
+	r := newRig(t)
+	r.accept(t, readFile(t, "account_update.json"))
+	r.accept(t, readFile(t, "reaction.json")) // a ❤️: not answered by the fallback
+	r.accept(t, readFile(t, "system.json"))   // number change: stored, never answered
+	r.accept(t, []byte(`{"object":"whatsapp_business_account","entry":"not a list"}`))
+	if n := r.count(t, `SELECT count(*) FROM events WHERE field = 'account_update'`); n != 1 {
+		t.Fatalf("%d account_update events, want 1", n)
+	}
+	if n := r.count(t, `SELECT count(*) FROM messages WHERE direction = 'in' AND type IN ('reaction', 'system') AND outcome = 'ignored'`); n != 2 {
+		t.Fatalf("%d reaction/system messages stored as ignored, want 2", n)
+	}
+	if n := r.count(t, `SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {
+		t.Fatalf("%d replies, want none", n)
+	}
+	var reason string
+	if err := r.db.Reader().QueryRow(`SELECT error FROM inbox ORDER BY id DESC LIMIT 1`).Scan(&reason); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(reason, "undecodable") {
+		t.Fatalf("undecodable delivery recorded with %q", reason)
+	}
+	if n := r.count(t, `SELECT count(*) FROM inbox WHERE processed_at IS NULL`); n != 0 {
+		t.Fatalf("%d deliveries left unprocessed", n)
+	}
+}
+
+func TestPipelineBatchAndUsernameCustomers(t *testing.T) {
+	r := newRig(t)
+	r.accept(t, readFile(t, "batch_multi.json"))
+	if n := r.count(t, `SELECT count(*) FROM conversations`); n != 3 {
+		t.Fatalf("%d conversations from a batch of 3 senders, want 3", n)
+	}
+	if n := r.count(t, `SELECT count(*) FROM outbox WHERE kind = 'message'`); n != 3 {
+		t.Fatalf("%d replies to a batch of 3 messages, want 3", n)
+	}
+	if n := r.count(t, `SELECT count(DISTINCT phone_number_id) FROM outbox`); n != 2 {
+		t.Fatalf("replies from %d business numbers, want 2 (each from the number that received)", n)
+	}
+	// A customer with a username and no phone number is answered by user id.
+	r.accept(t, webhook.Fake{UserID: "ID.555", Name: "Ayu", Text: "halo", Timestamp: r.now()}.Body())
+	var to, user string
+	r.db.Reader().QueryRow(`SELECT to_number, to_user_id FROM outbox WHERE kind = 'message' ORDER BY id DESC LIMIT 1`).Scan(&to, &user)
+	if to != "" || user != "ID.555" {
+		t.Fatalf("reply to %q / user %q, want the user id", to, user)
+	}
+}
+
+func TestPipelineRecoverHandlesStoredDeliveries(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	// As after a crash between storing and handling: raw rows only.
+	for i := 0; i < 3; i++ {
+		if _, err := r.db.StoreDelivery(ctx, r.text("6284444", fmt.Sprintf("echo %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := r.p.Recover(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("recovered %d, %v; want 3", n, err)
+	}
+	if got := r.replies(t, "6284444"); strings.Join(got, ",") != "echo 0,echo 1,echo 2" {
+		t.Fatalf("replies %q", got)
+	}
+	if n, _ := r.p.Recover(ctx); n != 0 {
+		t.Fatalf("second recover handled %d again", n)
+	}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
