@@ -1,0 +1,95 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(kv ...string) getenv {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestServeConfig(t *testing.T) {
+	secrets := []string{"BALAS_APP_SECRET", "s", "BALAS_ACCESS_TOKEN", "t"}
+	cases := []struct {
+		name    string
+		args    []string
+		env     []string
+		check   func(*config) string
+		wantErr string
+	}{
+		{name: "defaults", env: secrets, check: func(c *config) string {
+			if c.Addr != ":8080" || c.Rules != "rules" || c.DB != "balas.db" || c.GraphURL != "https://graph.facebook.com" ||
+				c.GraphVersion != "v25.0" || c.SendRate != 80 || c.LogFormat != "text" || c.Dev || c.RulesGiven ||
+				c.PairBurst != 20 || c.PairInterval != 6*time.Second {
+				return "unexpected defaults"
+			}
+			return ""
+		}},
+		{name: "environment", env: append(secrets, "BALAS_ADDR", ":9000", "BALAS_RULES", "r.yaml", "BALAS_DB", "x.db",
+			"BALAS_SEND_RATE", "1000", "BALAS_LOG_FORMAT", "json", "BALAS_GRAPH_URL", "http://fake/", "BALAS_DEV", "1"),
+			check: func(c *config) string {
+				if c.Addr != ":9000" || c.Rules != "r.yaml" || !c.RulesGiven || c.DB != "x.db" || c.SendRate != 1000 ||
+					c.LogFormat != "json" || c.GraphURL != "http://fake" || !c.Dev {
+					return "environment not applied"
+				}
+				return ""
+			}},
+		{name: "flags win over environment", args: []string{"--addr", ":7000", "--send-rate", "20", "--rules", "flag-rules"},
+			env: append(secrets, "BALAS_ADDR", ":9000", "BALAS_SEND_RATE", "1000", "BALAS_RULES", "env-rules"),
+			check: func(c *config) string {
+				if c.Addr != ":7000" || c.SendRate != 20 || c.Rules != "flag-rules" {
+					return "flags did not win"
+				}
+				return ""
+			}},
+		{name: "secrets from the environment", env: append(secrets, "BALAS_VERIFY_TOKEN", "v"), check: func(c *config) string {
+			if c.AppSecret != "s" || c.AccessToken != "t" || c.VerifyToken != "v" {
+				return "secrets not read"
+			}
+			return ""
+		}},
+		{name: "no app secret", env: []string{"BALAS_ACCESS_TOKEN", "t"}, wantErr: "BALAS_APP_SECRET is not set"},
+		{name: "no access token", env: []string{"BALAS_APP_SECRET", "s"}, wantErr: "BALAS_ACCESS_TOKEN is not set"},
+		{name: "dev needs neither", args: []string{"--dev"}, check: func(c *config) string {
+			if !c.Dev {
+				return "dev not set"
+			}
+			return ""
+		}},
+		{name: "bad send rate", args: []string{"--send-rate", "fast"}, env: secrets, wantErr: "--send-rate"},
+		{name: "zero send rate", args: []string{"--send-rate", "0"}, env: secrets, wantErr: "positive"},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, env: secrets, wantErr: "text or json"},
+		{name: "bad BALAS_DEV", env: append(secrets, "BALAS_DEV", "maybe"), wantErr: "BALAS_DEV"},
+		{name: "bad pair interval", args: []string{"--pair-interval", "soon"}, env: secrets, wantErr: "--pair-interval"},
+		{name: "stray argument", args: []string{"rules"}, env: secrets, wantErr: "unexpected argument"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := parseServeConfig(c.args, envOf(c.env...), io.Discard)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := c.check(cfg); msg != "" {
+				t.Fatalf("%s: %+v", msg, cfg)
+			}
+		})
+	}
+	if _, err := parseServeConfig([]string{"--help"}, envOf(), io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: %v", err)
+	}
+}

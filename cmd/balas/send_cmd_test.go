@@ -1,0 +1,76 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/balas-bot/balas/engine/webhook"
+)
+
+func TestSendCommand(t *testing.T) {
+	var mu sync.Mutex
+	var got []*webhook.Delivery
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !webhook.VerifySignature([]byte("rahasia"), body, r.Header.Get("X-Hub-Signature-256")) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		d, err := webhook.Decode(body)
+		if err != nil {
+			t.Errorf("balas send posted an undecodable body: %v", err)
+		}
+		mu.Lock()
+		got = append(got, d)
+		mu.Unlock()
+		io.WriteString(w, "OK")
+	}))
+	defer srv.Close()
+	cases := []struct {
+		args              []string
+		typ, text, id, by string
+	}{
+		{[]string{"--from", "6289999", "--name", "Sari", "halo", "kak"}, "text", "halo kak", "", "6289999"},
+		{[]string{"--button", "btn_order", "--title", "Order Sekarang"}, "interactive", "", "btn_order", "6281234567890"},
+		{[]string{"--list", "product_001"}, "interactive", "", "product_001", "6281234567890"},
+		{[]string{"--image", "bukti transfer"}, "image", "bukti transfer", "", "6281234567890"},
+	}
+	for _, c := range cases {
+		args := append([]string{"send", "--url", srv.URL + "/webhook", "--secret", "rahasia"}, c.args...)
+		stdout, stderr, code := runBalas(t, "", args...)
+		if code != 0 || !strings.HasPrefix(stdout, "200 OK") {
+			t.Fatalf("balas %v: exit %d, %q %q", c.args, code, stdout, stderr)
+		}
+	}
+	if len(got) != len(cases) {
+		t.Fatalf("%d deliveries received, want %d", len(got), len(cases))
+	}
+	for i, c := range cases {
+		m := got[i].Messages[0]
+		_, id, _, _ := m.ReplyRef()
+		if m.Type != c.typ || m.TypedText() != c.text || id != c.id || m.From != c.by {
+			t.Errorf("delivery %d: type %s text %q id %q from %s; want %s %q %q %s", i, m.Type, m.TypedText(), id, m.From, c.typ, c.text, c.id, c.by)
+		}
+	}
+	if got[0].Messages[0].Contact == nil || got[0].Messages[0].Contact.Profile.Name != "Sari" {
+		t.Error("--name not sent as the contact's profile name")
+	}
+	// A wrong secret is refused by the server and reported with exit 1.
+	if stdout, _, code := runBalas(t, "", "send", "--url", srv.URL+"/webhook", "--secret", "salah", "halo"); code != 1 || !strings.HasPrefix(stdout, "401") {
+		t.Fatalf("wrong secret: exit %d %q", code, stdout)
+	}
+	// Usage errors.
+	if _, stderr, code := runBalas(t, "", "send", "--button", "a", "--list", "b"); code != 2 || !strings.Contains(stderr, "at most one") {
+		t.Fatalf("two kinds: exit %d %q", code, stderr)
+	}
+	if _, _, code := runBalas(t, "", "send"); code != 2 {
+		t.Fatalf("nothing to send: exit %d", code)
+	}
+	if _, stderr, code := runBalas(t, "", "send", "--url", "http://127.0.0.1:1/webhook", "halo"); code != 1 || !strings.Contains(stderr, "is balas serve running") {
+		t.Fatalf("no server: exit %d %q", code, stderr)
+	}
+}
