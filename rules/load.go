@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
+	"hash/fnv"
 	"io"
 	"net/url"
 	"os"
@@ -119,6 +119,8 @@ type loader struct {
 	diags []Diagnostic
 	comp  *compiler
 	file  string
+
+	hashBuf []byte // reused to hash each rule's YAML
 
 	settingsSeen map[string]Pos
 	varsSeen     map[string]Pos
@@ -622,32 +624,33 @@ func (l *loader) rule(n *yaml.Node) {
 		}
 		l.errorf(r.Pos, "%s does nothing: give it a `reply` or an action (`set`, `goto`, `reset`, `handoff`)", name)
 	}
-	h := sha256.New()
-	hashNode(h, n, 0)
-	r.Hash = hex.EncodeToString(h.Sum(nil))[:16]
+	// The hash only tells changed rules apart on reload: FNV is plenty.
+	l.hashBuf = appendNode(l.hashBuf[:0], n, 0)
+	h := fnv.New64a()
+	h.Write(l.hashBuf)
+	r.Hash = hex.EncodeToString(h.Sum(nil))
 	l.set.Rules = append(l.set.Rules, r)
 	l.infos = append(l.infos, info)
 }
 
-// hashNode hashes a YAML tree's content (not its positions).
-func hashNode(h hash.Hash, n *yaml.Node, depth int) {
+// appendNode appends a YAML tree's content (not its positions) to b, for
+// hashing.
+func appendNode(b []byte, n *yaml.Node, depth int) []byte {
 	if n == nil || depth > 100 {
-		return
+		return b
 	}
 	// An alias is hashed by its name, not followed: following aliases can
 	// blow up exponentially.
-	var buf [64]byte
-	b := append(buf[:0], byte(n.Kind))
+	b = append(b, byte(n.Kind))
 	b = append(b, n.Tag...)
 	b = append(b, 0)
 	b = strconv.AppendInt(b, int64(len(n.Value)), 10)
 	b = append(b, 0)
-	h.Write(b)
-	io.WriteString(h, n.Value)
+	b = append(b, n.Value...)
 	for _, c := range n.Content {
-		hashNode(h, c, depth+1)
+		b = appendNode(b, c, depth+1)
 	}
-	h.Write([]byte{0xff})
+	return append(b, 0xff)
 }
 
 var fromGlobRe = regexp.MustCompile(`^[0-9*]+$`)
