@@ -82,6 +82,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
 		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "temp_store(MEMORY)") // savepoint journals stay in memory
 		q.Add("_txlock", txlock)
 		return "file:" + path + "?" + q.Encode()
 	}
