@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -35,7 +36,6 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	log := newLogger(cfg.LogFormat, stderr)
 	if err := serve(ctx, cfg, log, nil); err != nil {
-		log.Error("balas serve stopped", "err", err)
 		fmt.Fprintf(stderr, "balas serve: %v\n", err)
 		return 1
 	}
@@ -70,12 +70,13 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 	}
 	set, diags, err := rules.Load(rulesPath)
 	if err != nil {
+		var b strings.Builder
 		for _, d := range diags {
 			if d.Severity == rules.Error {
-				log.Error(d.String())
+				b.WriteString("\n  " + d.String())
 			}
 		}
-		return nil, fmt.Errorf("rules %s do not load: %w (run 'balas check %s' for every problem)", rulesPath, err, rulesPath)
+		return nil, fmt.Errorf("the rules in %s do not load (run 'balas check %s'):%s", rulesPath, rulesPath, b.String())
 	}
 	for _, d := range diags {
 		log.Warn(d.String())
