@@ -428,9 +428,23 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 	}
 	if !inserted {
 		out.duplicates++
+		wamid, convID := m.ID, conv.ID
+		out.logs = append(out.logs, func() {
+			p.log.Info("duplicate delivery of a message skipped", "wamid", wamid, "conversation_id", convID)
+		})
 		return nil
 	}
 	out.inbound = append(out.inbound, m.Type)
+	{
+		wamid, convID, typ, outcome, rule, replies := m.ID, conv.ID, m.Type, rec.Outcome, rec.Rule, len(d.Replies)
+		if !answer {
+			replies = 0
+		}
+		out.logs = append(out.logs, func() {
+			p.log.Info("message handled", "wamid", wamid, "conversation_id", convID, "type", typ,
+				"outcome", outcome, "rule", rule, "replies", replies)
+		})
+	}
 
 	if m.Contact != nil {
 		if m.Contact.Profile.Name != "" {

@@ -331,7 +331,7 @@ func (s *Sender) Run(ctx context.Context) error {
 // attempt tries the head row of a conversation once and records the outcome.
 func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors int) result {
 	res := result{conv: it.ConversationID, out: outDone}
-	log := s.log.With("outbox_id", it.ID, "conversation_id", it.ConversationID, "kind", it.Kind)
+	log := s.log.With("outbox_id", it.ID, "conversation_id", it.ConversationID, "kind", it.Kind, "wamid", it.ContextWamid)
 	label := it.Kind
 	var body []byte
 	var buildErr error
