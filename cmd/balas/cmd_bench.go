@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -60,18 +59,15 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	verbose := fs.Bool("v", false, "show the server's logs")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: balas bench [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Starts balas in this process on loopback with a temporary database and posts")
-		fmt.Fprintln(stderr, "signed webhook deliveries to it, then prints throughput and latency.")
-		fmt.Fprintln(stderr)
+		fmt.Fprintln(fs.Output(), "Usage: balas bench [flags]")
+		fmt.Fprintln(fs.Output())
+		fmt.Fprintln(fs.Output(), "Starts balas in this process on loopback with a temporary database and posts")
+		fmt.Fprintln(fs.Output(), "signed webhook deliveries to it, then prints throughput and latency.")
+		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if o.n <= 0 || o.conns <= 0 || o.senders <= 0 {
 		fmt.Fprintln(stderr, "balas bench: -n, -c and -senders must be positive")

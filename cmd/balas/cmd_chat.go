@@ -49,13 +49,8 @@ standard input; the rules are reloaded when a file changes.
 Flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(reorderArgs(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, reorderArgs(fs, args), stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "balas chat: give one rules file or folder, e.g. balas chat examples/rules/toko")

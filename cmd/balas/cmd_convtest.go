@@ -31,13 +31,8 @@ the exit code is 1 if a test failed or the rules or a test file have errors.
 Flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(reorderArgs(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, reorderArgs(fs, args), stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "balas test: give one rules file or folder, e.g. balas test examples/rules/toko")

@@ -51,13 +51,8 @@ Example:
 Flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(reorderArgs(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, reorderArgs(fs, args), stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() < 2 {
 		fmt.Fprintln(stderr, `balas explain: give the rules and a message, e.g. balas explain examples/rules/toko "halo kak"`)

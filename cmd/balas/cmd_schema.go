@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,13 +21,8 @@ func runSchema(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintln(fs.Output(), "autocompletion. In VS Code (YAML extension) add to a rules file:")
 		fmt.Fprintln(fs.Output(), "  # yaml-language-server: $schema=./rules.schema.json")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "balas schema: takes no arguments; redirect the output to a file")

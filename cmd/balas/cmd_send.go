@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,17 +27,14 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	phoneID := fs.String("phone-number-id", webhook.FakePhoneNumberID, "the business phone number id that receives it")
 	secret := fs.String("secret", os.Getenv("BALAS_APP_SECRET"), "the Meta app secret to sign with (default: BALAS_APP_SECRET)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: balas send [--url URL] [--from NUMBER] [--name NAME] [--button ID | --list ID | --image] [TEXT]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Posts one correctly signed webhook delivery to a running balas, as Meta would, and prints the HTTP status.")
-		fmt.Fprintln(stderr)
+		fmt.Fprintln(fs.Output(), "Usage: balas send [--url URL] [--from NUMBER] [--name NAME] [--button ID | --list ID | --image] [TEXT]")
+		fmt.Fprintln(fs.Output())
+		fmt.Fprintln(fs.Output(), "Posts one correctly signed webhook delivery to a running balas, as Meta would, and prints the HTTP status.")
+		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	text := strings.Join(fs.Args(), " ")
 	kinds := 0

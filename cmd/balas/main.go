@@ -4,7 +4,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -76,4 +79,24 @@ func usage(w io.Writer) {
 func runVersion(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "balas %s\n", version)
 	return 0
+}
+
+// parseFlags parses a command's flags. With --help it prints the usage on
+// stdout (exit code 0); a bad flag is reported on stderr with the usage
+// (exit code 2). ok is false when the command must stop with code.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	var msg bytes.Buffer
+	fs.SetOutput(&msg)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0, false
+	}
+	fs.SetOutput(stderr)
+	if err != nil {
+		stderr.Write(msg.Bytes())
+		return 2, false
+	}
+	return 0, true
 }
