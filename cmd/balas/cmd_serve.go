@@ -59,15 +59,22 @@ type app struct {
 	sender   *outbound.Sender
 	metrics  *metrics
 	handler  http.Handler
+	tempDir  string // the unpacked built-in rules, removed on close
 }
 
 // newApp opens the database, loads the rules and wires the pipeline. The
 // caller runs it with app.run and closes it.
 func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbound.Transport) (*app, error) {
-	rulesPath, err := resolveRules(cfg, log)
+	rulesPath, tempDir, err := resolveRules(cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	ok := false
+	defer func() {
+		if !ok && tempDir != "" {
+			os.RemoveAll(tempDir)
+		}
+	}()
 	set, diags, err := rules.Load(rulesPath)
 	if err != nil {
 		var b strings.Builder
@@ -91,7 +98,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 		return nil, fmt.Errorf("%w (check --db / BALAS_DB)", err)
 	}
 	m := newMetrics()
-	a := &app{cfg: cfg, log: log, db: db, metrics: m}
+	a := &app{cfg: cfg, log: log, db: db, metrics: m, tempDir: tempDir}
 	a.watcher = rules.NewWatcher(rulesPath, rules.WatcherOptions{Logger: log, Registerer: m.reg})
 
 	if transport == nil {
@@ -127,30 +134,33 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 		log:         log,
 	}
 	a.handler = srv.handler()
+	ok = true
 	return a, nil
 }
 
 // resolveRules picks the rules path: the one configured, or, when none was
-// configured and ./rules does not exist, the built-in example shop.
-func resolveRules(cfg *config, log *slog.Logger) (string, error) {
+// configured and ./rules does not exist, the built-in example shop, unpacked
+// into tempDir.
+func resolveRules(cfg *config, log *slog.Logger) (path, tempDir string, err error) {
 	if _, err := os.Stat(cfg.Rules); err == nil {
-		return cfg.Rules, nil
+		return cfg.Rules, "", nil
 	} else if cfg.RulesGiven {
-		return "", fmt.Errorf("rules path %s: %w (set --rules or BALAS_RULES to a rules file or folder)", cfg.Rules, err)
+		return "", "", fmt.Errorf("rules path %s: %w (set --rules or BALAS_RULES to a rules file or folder)", cfg.Rules, err)
 	}
 	dir, err := os.MkdirTemp("", "balas-example-rules-")
 	if err != nil {
-		return "", fmt.Errorf("no ./rules folder, and the built-in example rules could not be unpacked: %w", err)
+		return "", "", fmt.Errorf("no ./rules folder, and the built-in example rules could not be unpacked: %w", err)
 	}
 	files, _ := fs.Glob(examplerules.Toko, "toko/*.yaml")
 	for _, f := range files {
 		b, _ := examplerules.Toko.ReadFile(f)
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-			return "", fmt.Errorf("unpack the built-in example rules: %w", err)
+			os.RemoveAll(dir)
+			return "", "", fmt.Errorf("unpack the built-in example rules: %w", err)
 		}
 	}
 	log.Warn("no ./rules folder: answering with the built-in example shop rules (examples/rules/toko); create ./rules or pass --rules to use your own", "unpacked_to", dir)
-	return dir, nil
+	return dir, dir, nil
 }
 
 // readiness reports whether the database answers and a rule set is loaded.
@@ -259,7 +269,12 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-func (a *app) close() error { return a.db.Close() }
+func (a *app) close() error {
+	if a.tempDir != "" {
+		os.RemoveAll(a.tempDir)
+	}
+	return a.db.Close()
+}
 
 // serve runs balas until ctx ends.
 func serve(ctx context.Context, cfg *config, log *slog.Logger, transport outbound.Transport) error {
