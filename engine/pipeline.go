@@ -329,7 +329,14 @@ func (p *Pipeline) failed(tx Tx, id int64, err error, out *outcome) error {
 	return tx.MarkFailed(id, err.Error())
 }
 
-func (p *Pipeline) process(tx Tx, inboxID int64, body []byte, out *outcome) error {
+func (p *Pipeline) process(tx Tx, inboxID int64, body []byte, out *outcome) (err error) {
+	defer func() {
+		// A bug must not cost a delivery: a panic becomes a handling
+		// failure, and the raw body is kept with the reason.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handling panicked: %v", r)
+		}
+	}()
 	d, err := webhook.Decode(body)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUndecodable, err)

@@ -348,3 +348,34 @@ func readFile(t *testing.T, name string) []byte {
 	}
 	return b
 }
+
+func TestPipelineKeepsDeliveryWhenHandlingPanics(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	good := r.p.Bot()
+	// A rule set that makes the engine panic (a nil message to render).
+	r.p.SetBot(engine.New(&rules.Set{Rules: []*rules.Rule{{ID: "boom", Reply: []*rules.Message{nil}}}}))
+	body := r.text("6285555", "halo")
+	if err := r.p.Accept(ctx, body); err != nil {
+		t.Fatalf("accept: %v (the delivery must be stored even when handling fails)", err)
+	}
+	var reason string
+	var processed any
+	if err := r.db.Reader().QueryRow(`SELECT error, processed_at FROM inbox`).Scan(&reason, &processed); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(reason, "panicked") || processed != nil {
+		t.Fatalf("inbox error %q, processed_at %v; want the panic recorded and the delivery left to retry", reason, processed)
+	}
+	if n := r.count(t, `SELECT count(*) FROM messages`); n != 0 {
+		t.Fatalf("%d messages stored by a failed handling", n)
+	}
+	// Fixed rules: the next start handles it.
+	r.p.SetBot(good)
+	if n, err := r.p.Recover(ctx); err != nil || n != 1 {
+		t.Fatalf("recover: %d, %v", n, err)
+	}
+	if got := r.replies(t, "6285555"); len(got) != 1 || got[0] != "Hai Budi!" {
+		t.Fatalf("replies after recovery %q", got)
+	}
+}
