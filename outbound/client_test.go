@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/balas-bot/balas/rules"
 	"io"
 	"log/slog"
 	"net/http"
@@ -168,14 +169,25 @@ func TestClientTimeoutIsRetryable(t *testing.T) {
 
 func TestDryRun(t *testing.T) {
 	var buf bytes.Buffer
-	d := NewDryRun(slog.New(slog.NewTextHandler(&buf, nil)))
-	w1, err1 := d.Send(context.Background(), "113355779900246", []byte(`{"type":"text"}`))
-	w2, _ := d.Send(context.Background(), "113355779900246", []byte(`{}`))
+	d := NewDryRun(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	text, _ := BuildMessage(Recipient{Number: "6281234567890"}, rules.Reply{Kind: "text", Text: "Halo kak"}, "")
+	buttons, _ := BuildMessage(Recipient{Number: "6281234567890"}, rules.Reply{Kind: "buttons", Text: "Lanjut?",
+		Buttons: []rules.Button{{ID: "a", Title: "Order"}, {ID: "b", Title: "Batal"}}}, "")
+	w1, err1 := d.Send(context.Background(), "113355779900246", text)
+	w2, _ := d.Send(context.Background(), "113355779900246", buttons)
+	d.Send(context.Background(), "113355779900246", BuildRead("wamid.X", false))
 	if err1 != nil || w1 != "wamid.dryrun.1" || w2 != "wamid.dryrun.2" {
 		t.Fatalf("%q %q %v", w1, w2, err1)
 	}
-	if out := buf.String(); !strings.Contains(out, "level=INFO") || !strings.Contains(out, "113355779900246") ||
-		!strings.Contains(out, `{\"type\":\"text\"}`) {
-		t.Fatalf("log: %s", out)
+	out := buf.String()
+	for _, want := range []string{
+		`level=INFO msg="dry run: not sent (no access token)" phone_number_id=113355779900246 to=+6281234567890 type=text text="Halo kak"`,
+		`type="interactive button" text="Lanjut? [1] Order [2] Batal"`,
+		`type="read receipt" text=wamid.X`,
+		`level=DEBUG msg="dry run body"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("log lacks %s:\n%s", want, out)
+		}
 	}
 }
