@@ -281,6 +281,9 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, transport outboun
 	if cfg.Dev {
 		log.Warn("DEV MODE is on: unsigned webhooks are accepted; do not run like this in production")
 	}
+	if cfg.VerifyToken == "" {
+		log.Warn("BALAS_VERIFY_TOKEN is not set: Meta's webhook verification (GET /webhook) will be refused; set it to the verify token you enter in the App Dashboard")
+	}
 	a, err := newApp(ctx, cfg, log, transport)
 	if err != nil {
 		return err
