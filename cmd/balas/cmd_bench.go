@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -97,6 +99,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		defer pprof.StopCPUProfile()
 	}
 	var res benchResult
+	cpu0, wall0 := cpuTime(), time.Now()
 	switch o.mode {
 	case "ingest":
 		res, err = benchIngest(ctx, o)
@@ -109,6 +112,9 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		fmt.Fprintf(stderr, "balas bench: %v\n", err)
 		return 1
+	}
+	if used := cpuTime() - cpu0; used > 0 {
+		res.cpu = used.Seconds() / time.Since(wall0).Seconds()
 	}
 	if o.baseline {
 		base, err := benchBaseline(ctx, o)
@@ -139,6 +145,7 @@ type benchResult struct {
 	e2e         []time.Duration // inbound post start → reply at the fake Graph API, sorted
 	graphCalls  int64
 	maxRSSBytes int64
+	cpu         float64 // cores busy on average during the run
 }
 
 func pct(ds []time.Duration, p float64) time.Duration {
@@ -172,6 +179,9 @@ func (r benchResult) print(w io.Writer, o benchOptions) {
 	}
 	if r.maxRSSBytes > 0 {
 		fmt.Fprintf(w, "memory:    peak RSS %.1f MB\n", float64(r.maxRSSBytes)/1e6)
+	}
+	if r.cpu > 0 {
+		fmt.Fprintf(w, "cpu:       %.2f of %d cores busy (generator, balas and the fake Graph API together)\n", r.cpu, runtime.NumCPU())
 	}
 }
 
@@ -398,6 +408,16 @@ func benchE2E(ctx context.Context, o benchOptions) (benchResult, error) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// cpuTime is the CPU time this process has used (user + system), or 0
+// where getrusage is not available.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS is the process's peak resident set size (Linux), or 0.
