@@ -85,9 +85,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 		}
 		return nil, fmt.Errorf("the rules in %s do not load (run 'balas check %s'):%s", rulesPath, rulesPath, b.String())
 	}
-	for _, d := range diags {
-		log.Warn(d.String())
-	}
+	// Warnings are logged by the watcher when it starts.
 	if dir := filepath.Dir(cfg.DB); dir != "" {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("database folder %s: %w (create it, or point --db / BALAS_DB elsewhere)", dir, err)
