@@ -135,28 +135,22 @@ func (l *loader) message(n *yaml.Node, ctx *ruleCtx) *Message {
 	errs := len(l.diags)
 	switch kind {
 	case "text":
-		if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-			msg.text = l.template(v, "text", maxText, ctx)
-			break
-		}
-		o := l.mapping(v, "text")
-		if o == nil {
+		text, o, ok := l.bodyOrMapping(v, "text", maxText, ctx)
+		if !ok {
 			return nil
 		}
-		msg.text = l.tmplField(o, "text", "body", ctx)
-		if pv := o.get("preview_url"); pv != nil {
-			msg.previewURL, _ = l.boolean(pv, "preview_url")
+		msg.text = text
+		if o != nil {
+			if pv := o.get("preview_url"); pv != nil {
+				msg.previewURL, _ = l.boolean(pv, "preview_url")
+			}
 		}
 	case "location_request":
-		if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-			msg.text = l.template(v, "location_request", maxBody, ctx)
-			break
-		}
-		o := l.mapping(v, "location_request")
-		if o == nil {
+		text, _, ok := l.bodyOrMapping(v, "location_request", maxBody, ctx)
+		if !ok {
 			return nil
 		}
-		msg.text = l.tmplField(o, "location_request", "body", ctx)
+		msg.text = text
 	case "react":
 		msg.emoji = l.template(v, "react", 0, ctx)
 		if msg.emoji != nil && msg.emoji.Static() && strings.TrimSpace(msg.emoji.Source) == "" {
@@ -359,4 +353,17 @@ func (l *loader) anyTree(n *yaml.Node, ctx *ruleCtx, depth int, budget *int) any
 	}
 	l.errorf(l.pos(n), "`components`: unexpected %s", describe(n))
 	return fmt.Sprint(nil)
+}
+
+// bodyOrMapping reads a message kind written either as a plain string (its
+// body) or as a mapping with a `body`; o is the mapping when there is one.
+// ok is false when v is neither.
+func (l *loader) bodyOrMapping(v *yaml.Node, kind string, limit int, ctx *ruleCtx) (body *Template, o *mapping, ok bool) {
+	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+		return l.template(v, kind, limit, ctx), nil, true
+	}
+	if o = l.mapping(v, kind); o == nil {
+		return nil, nil, false
+	}
+	return l.tmplField(o, kind, "body", ctx), o, true
 }
