@@ -22,7 +22,8 @@ import (
 type Store interface {
 	// Update runs fn in one durable transaction (with other jobs of the same
 	// batch) and returns after the commit. When fn fails, its changes are
-	// undone and the error is returned.
+	// undone and the error is returned. fn may run more than once before
+	// the commit: it must have no effects outside tx but its own results.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// PendingDeliveries lists deliveries stored but not yet handled, with ids
 	// greater than after, oldest first.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +75,15 @@ type rig struct {
 	obs   *counter
 	clock time.Time
 	mu    sync.Mutex
+	sent  []store.OutboxItem // what commits handed to the sender, in order
+}
+
+// handed is what the commits handed to the sender so far (replies with
+// their outbox ids, receipts with id 0), in order.
+func (r *rig) handed() []store.OutboxItem {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.sent)
 }
 
 func (r *rig) now() time.Time { r.mu.Lock(); defer r.mu.Unlock(); return r.clock }
@@ -98,6 +108,11 @@ func newRig(t testing.TB) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.db.OnQueued(func(items []store.OutboxItem) {
+		r.mu.Lock()
+		r.sent = append(r.sent, items...)
+		r.mu.Unlock()
+	})
 	t.Cleanup(func() { r.db.Close() })
 	r.p = engine.NewPipeline(r.db, engine.New(set), engine.PipelineOptions{Now: r.now, Observer: r.obs})
 	return r
@@ -153,14 +168,20 @@ func TestPipelineAnswersAndQueuesInOrder(t *testing.T) {
 	if got := r.replies(t, "6281111"); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("replies %q, want %q", got, want)
 	}
-	// A read receipt is queued before each reply.
-	items, _ := r.db.PendingOutbox(context.Background(), 0, 100)
+	// A read receipt goes to the sender before each reply; only the
+	// replies are stored in the outbox.
 	var kinds []string
-	for _, it := range items {
+	for _, it := range r.handed() {
 		kinds = append(kinds, it.Kind)
+		if (it.Kind == "read") != (it.ID == 0) {
+			t.Fatalf("%s item has outbox id %d: receipts are not stored, replies are", it.Kind, it.ID)
+		}
 	}
 	if got := strings.Join(kinds, ","); got != "read,message,read,message,read,message" {
-		t.Fatalf("outbox kinds %s", got)
+		t.Fatalf("kinds handed to the sender %s", got)
+	}
+	if n := r.count(t, `SELECT count(*) FROM outbox WHERE kind <> 'message'`); n != 0 {
+		t.Fatalf("%d receipts stored in the outbox, want none", n)
 	}
 	if n := r.count(t, `SELECT count(*) FROM messages WHERE direction = 'in' AND outcome = 'answered'`); n != 3 {
 		t.Fatalf("%d inbound messages recorded as answered, want 3", n)

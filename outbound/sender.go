@@ -58,8 +58,9 @@ type SenderOptions struct {
 	// from Run's context so that a send in flight at shutdown finishes and
 	// its outcome is recorded.
 	SendTimeout time.Duration
-	// PollInterval re-reads the outbox even without Wake (default 5 s;
-	// negative disables).
+	// PollInterval re-reads the outbox table now and then (default 5 s;
+	// negative disables). New rows normally reach the sender straight from
+	// the store's commit (DB.OnQueued); the poll is a safety net.
 	PollInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
@@ -131,15 +132,19 @@ type Sender struct {
 	wake chan struct{}
 	sem  chan struct{}
 
+	inMu     sync.Mutex
+	incoming []store.OutboxItem // committed, not yet taken by Run
+
 	mu     sync.Mutex
 	phones map[string]*phoneLimiter
 	pairs  map[string]*rate.Limiter
 }
 
-// NewSender makes a Sender; call Run to start it.
+// NewSender makes a Sender and registers it with db (DB.OnQueued) to hear of
+// every outbox item as it commits; call Run to start sending.
 func NewSender(db *store.DB, t Transport, opts SenderOptions) *Sender {
 	opts.defaults()
-	return &Sender{
+	s := &Sender{
 		db:     db,
 		t:      t,
 		o:      opts,
@@ -150,10 +155,32 @@ func NewSender(db *store.DB, t Transport, opts SenderOptions) *Sender {
 		phones: map[string]*phoneLimiter{},
 		pairs:  map[string]*rate.Limiter{},
 	}
+	if db != nil {
+		db.OnQueued(s.queued)
+	}
+	return s
 }
 
-// Wake tells Run that new rows were committed. It never blocks; calls
-// coalesce.
+// queued takes the items a commit queued (called on the store's writer
+// goroutine: it only appends and wakes Run).
+func (s *Sender) queued(items []store.OutboxItem) {
+	s.inMu.Lock()
+	s.incoming = append(s.incoming, items...)
+	s.inMu.Unlock()
+	s.Wake()
+}
+
+func (s *Sender) takeIncoming(buf []store.OutboxItem) []store.OutboxItem {
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	buf = append(buf[:0], s.incoming...)
+	clear(s.incoming)
+	s.incoming = s.incoming[:0]
+	return buf
+}
+
+// Wake tells Run to look for new items. It never blocks; calls coalesce.
+// Items committed through the store arrive on their own (see NewSender).
 func (s *Sender) Wake() {
 	select {
 	case s.wake <- struct{}{}:
@@ -227,6 +254,25 @@ func (s *Sender) Run(ctx context.Context) error {
 		}(head, c.pairErrors)
 	}
 
+	// add queues an item behind its conversation's earlier ones. Stored
+	// rows come both from the table (at start, and the poll) and from
+	// commits; ids only grow, so a row at or below lastID was seen already.
+	// Receipts (ID 0) only come from commits.
+	add := func(it store.OutboxItem) {
+		if it.ID != 0 {
+			if it.ID <= lastID {
+				return
+			}
+			lastID = it.ID
+		}
+		c := convs[it.ConversationID]
+		if c == nil {
+			c = &conv{id: it.ConversationID}
+			convs[c.id] = c
+		}
+		c.queue = append(c.queue, it)
+		dispatch(c)
+	}
 	load := func() error {
 		for {
 			items, err := s.db.PendingOutbox(ctx, lastID, loadBatch)
@@ -234,19 +280,20 @@ func (s *Sender) Run(ctx context.Context) error {
 				return err
 			}
 			for _, it := range items {
-				lastID = it.ID
-				c := convs[it.ConversationID]
-				if c == nil {
-					c = &conv{id: it.ConversationID}
-					convs[c.id] = c
-				}
-				c.queue = append(c.queue, it)
-				dispatch(c)
+				add(it)
 			}
 			if len(items) < loadBatch {
 				return nil
 			}
 		}
+	}
+	var batch []store.OutboxItem
+	takeIncoming := func() {
+		batch = s.takeIncoming(batch)
+		for _, it := range batch {
+			add(it)
+		}
+		clear(batch)
 	}
 
 	shutdown := func() {
@@ -266,6 +313,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("outbox: load pending rows: %w", err)
 	}
+	takeIncoming()
 	var poll <-chan time.Time
 	if s.o.PollInterval > 0 {
 		tk := time.NewTicker(s.o.PollInterval)
@@ -281,9 +329,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			shutdown()
 			return nil
 		case <-s.wake:
-			if err := load(); err != nil && ctx.Err() == nil {
-				s.log.Error("outbox: cannot read pending rows", "err", err)
-			}
+			takeIncoming()
 		case <-poll:
 			if err := load(); err != nil && ctx.Err() == nil {
 				s.log.Error("outbox: cannot read pending rows", "err", err)
@@ -331,7 +377,11 @@ func (s *Sender) Run(ctx context.Context) error {
 // attempt tries the head row of a conversation once and records the outcome.
 func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors int) result {
 	res := result{conv: it.ConversationID, out: outDone}
-	log := s.log.With("outbox_id", it.ID, "conversation_id", it.ConversationID, "kind", it.Kind, "wamid", it.ContextWamid)
+	// The item's logger is built only when something is logged: a send
+	// that goes well logs nothing here.
+	log := func() *slog.Logger {
+		return s.log.With("outbox_id", it.ID, "conversation_id", it.ConversationID, "kind", it.Kind, "wamid", it.ContextWamid)
+	}
 	label := it.Kind
 	var body []byte
 	var buildErr error
@@ -349,8 +399,8 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 			if ago := s.o.Now().Sub(it.WindowStart); ago > s.o.Window {
 				reason := fmt.Sprintf("customer service window closed (last customer message %s ago); Meta would answer 131047",
 					ago.Round(time.Second))
-				log.Warn("outbox: reply not sent", "reason", reason)
-				s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
+				log().Warn("outbox: reply not sent", "reason", reason)
+				s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
 					ErrorCode: "131047", LastError: reason})
 				return res
 			}
@@ -359,13 +409,13 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 	}
 	if it.Kind == store.OutboxTyping && !it.WindowStart.IsZero() && s.o.Now().Sub(it.WindowStart) > s.o.Window {
 		// "typing…" for a reply that cannot be sent would mislead the customer.
-		s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
+		s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
 			ErrorCode: "131047", LastError: "customer service window closed; typing indicator not sent"})
 		return res
 	}
 	if buildErr != nil {
-		log.Error("outbox: reply cannot be sent", "err", buildErr)
-		s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
+		log().Error("outbox: reply cannot be sent", "err", buildErr)
+		s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
 			ErrorCode: ErrorCode(buildErr), LastError: buildErr.Error()})
 		return res
 	}
@@ -406,30 +456,40 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 		if it.Kind != store.OutboxMessage {
 			wamid = ""
 		}
-		s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStateSent, Wamid: wamid, Attempts: attempts})
+		s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateSent, Wamid: wamid, Attempts: attempts})
 		res.sent = true
 		return res
 	}
 	code := ErrorCode(err)
 	s.m.errors.WithLabelValues(code).Inc()
 	class := Classify(err)
-	log = log.With("attempt", attempts, "code", code, "err", err)
+	itemLog := log
+	log = func() *slog.Logger { return itemLog().With("attempt", attempts, "code", code, "err", err) }
 	failed := store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: attempts, ErrorCode: code, LastError: err.Error()}
 	switch class {
 	case Auth:
-		log.Error("outbox: Graph API refused the access token: " + AuthErrorHint)
+		log().Error("outbox: Graph API refused the access token: " + AuthErrorHint)
 		failed.LastError = AuthErrorHint + ": " + err.Error()
-		s.record(ctx, log, failed)
+		s.record(ctx, log, it, failed)
 		return res
 	case Permanent:
-		log.Warn("outbox: send failed permanently")
-		s.record(ctx, log, failed)
+		log().Warn("outbox: send failed permanently")
+		s.record(ctx, log, it, failed)
+		return res
+	}
+	if it.ID == 0 {
+		// A receipt is worth one try: retrying it would hold up the reply
+		// behind it, and a missing blue tick harms no one.
+		if ge := (*Error)(nil); errors.As(err, &ge) && ge.IsMeta() && ge.Code == 130429 {
+			phone.slowDown()
+		}
+		log().Warn("outbox: read receipt not sent; receipts are not retried", "class", class.String())
 		return res
 	}
 	if attempts >= s.o.MaxAttempts {
 		failed.LastError = fmt.Sprintf("gave up after %d attempts: %v", attempts, err)
-		log.Error("outbox: send failed, giving up")
-		s.record(ctx, log, failed)
+		log().Error("outbox: send failed, giving up")
+		s.record(ctx, log, it, failed)
 		return res
 	}
 	var delay time.Duration
@@ -444,8 +504,8 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 		}
 	}
 	next := s.o.Now().Add(delay)
-	log.Info("outbox: send failed, will retry", "class", class.String(), "in", delay)
-	s.record(ctx, log, store.OutboxResult{ID: it.ID, State: store.OutboxStatePending, Attempts: attempts,
+	log().Info("outbox: send failed, will retry", "class", class.String(), "in", delay)
+	s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStatePending, Attempts: attempts,
 		NextAttemptAt: next, ErrorCode: code, LastError: err.Error()})
 	res.out, res.attempts, res.next = outRetry, attempts, next
 	return res
@@ -483,8 +543,14 @@ func (s *Sender) pairBackoff(x int) time.Duration {
 	return time.Duration(f)
 }
 
-// record stores an outcome, retrying briefly if the database is busy.
-func (s *Sender) record(ctx context.Context, log *slog.Logger, r store.OutboxResult) {
+// record stores the outcome of a stored row, retrying briefly if the
+// database is busy. Receipts that were never stored (ID 0) have nothing to
+// record.
+func (s *Sender) record(ctx context.Context, log func() *slog.Logger, it store.OutboxItem, r store.OutboxResult) {
+	if it.ID == 0 {
+		return
+	}
+	r.Kind, r.MessageID = it.Kind, it.MessageID
 	ctx = context.WithoutCancel(ctx)
 	wait := 50 * time.Millisecond
 	for i := 0; ; i++ {
@@ -493,7 +559,7 @@ func (s *Sender) record(ctx context.Context, log *slog.Logger, r store.OutboxRes
 			return
 		}
 		if errors.Is(err, store.ErrClosed) || i == 6 {
-			log.Error("outbox: cannot record the send outcome; the row stays pending and may be sent again after a restart",
+			log().Error("outbox: cannot record the send outcome; the row stays pending and may be sent again after a restart",
 				"state", r.State, "err", err)
 			return
 		}

@@ -24,7 +24,9 @@ const (
 )
 
 // OutboxItem is one row of the durable outbox: a reply, read receipt or
-// typing indicator waiting to be sent.
+// typing indicator waiting to be sent. Read receipts queued by the pipeline
+// are not stored (they are harmless to lose): they have ID 0 and reach the
+// sender only through DB.OnQueued.
 type OutboxItem struct {
 	ID, ConversationID int64
 	MessageID          int64 // the outbound messages row; 0 for receipts
@@ -41,7 +43,11 @@ type OutboxItem struct {
 
 // OutboxResult is the outcome of one send attempt.
 type OutboxResult struct {
-	ID            int64
+	ID int64
+	// Kind and MessageID repeat the row's kind and outbound message, as the
+	// sender has them; when Kind is empty they are read from the row.
+	Kind          string
+	MessageID     int64
 	State         string // "sent" | "failed" | "pending" (retry at NextAttemptAt)
 	Wamid         string
 	Attempts      int
@@ -91,7 +97,32 @@ func (tx *Tx) EnqueueOutbox(it OutboxItem) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("enqueue outbox: %w", err)
 	}
-	return res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("enqueue outbox: %w", err)
+	}
+	it.ID, it.Attempts = id, 0
+	it.NextAttemptAt = tx.now.Truncate(time.Millisecond)
+	tx.queued = append(tx.queued, it)
+	return id, nil
+}
+
+// QueueReceipt hands a read receipt or typing indicator to the sender after
+// the commit without storing it: a receipt lost in a crash costs nothing,
+// and storing it would double the outbox writes.
+func (tx *Tx) QueueReceipt(it OutboxItem) error {
+	switch it.Kind {
+	case OutboxRead, OutboxTyping:
+	default:
+		return fmt.Errorf("queue receipt: kind %q is not read or typing", it.Kind)
+	}
+	if it.PhoneNumberID == "" {
+		return errors.New("queue receipt: no phone number id")
+	}
+	it.ID, it.MessageID, it.Reply, it.Attempts = 0, 0, nil, 0
+	it.NextAttemptAt = tx.now.Truncate(time.Millisecond)
+	tx.queued = append(tx.queued, it)
+	return nil
 }
 
 // PendingOutbox lists pending rows with id > afterID in id order, at most limit.
@@ -137,8 +168,19 @@ func (db *DB) OutboxPending(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// outboxStatusRank orders delivery statuses; failed is handled apart (it wins).
-var outboxStatusRank = map[string]int{"queued": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4}
+// completeSent gives a sent message its wamid and the furthest status
+// already received for it (?1 wamid, ?2 now, ?3 messages id): status
+// webhooks can arrive before the send's answer is recorded. failed wins and
+// brings Meta's code; no status yet means sent.
+const completeSent = `UPDATE messages SET wamid = ?1,
+	status = COALESCE((SELECT status FROM statuses
+		WHERE ?1 <> '' AND wamid = ?1 AND status IN ('sent', 'delivered', 'read', 'played', 'failed')
+		ORDER BY CASE status WHEN 'failed' THEN 9 WHEN 'played' THEN 4 WHEN 'read' THEN 3 WHEN 'delivered' THEN 2 ELSE 1 END DESC
+		LIMIT 1), 'sent'),
+	error_code = COALESCE((SELECT error_code FROM statuses WHERE ?1 <> '' AND wamid = ?1 AND status = 'failed'), 0),
+	error_title = COALESCE((SELECT error_title FROM statuses WHERE ?1 <> '' AND wamid = ?1 AND status = 'failed'), ''),
+	updated_at = ?2
+	WHERE id = ?3`
 
 // CompleteOutbox records the outcome of a send attempt in one write job. A row
 // that is no longer pending is left as it is (an outcome is recorded once).
@@ -154,27 +196,32 @@ func (db *DB) CompleteOutbox(ctx context.Context, r OutboxResult) error {
 	}
 	return db.Write(ctx, func(tx *Tx) error {
 		now := tx.now.UnixMilli()
-		var kind string
-		var msgID sql.NullInt64
-		var state string
-		err := tx.QueryRow(`SELECT kind, message_id, state FROM outbox WHERE id = ?`, r.ID).Scan(&kind, &msgID, &state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("complete outbox %d: no such row", r.ID)
-		}
-		if err != nil {
-			return fmt.Errorf("complete outbox %d: %w", r.ID, err)
-		}
-		if state != OutboxStatePending {
-			return nil
+		kind, msgID := r.Kind, sql.NullInt64{Int64: r.MessageID, Valid: r.MessageID != 0}
+		if kind == "" {
+			err := tx.QueryRow(`SELECT kind, message_id FROM outbox WHERE id = ?`, r.ID).Scan(&kind, &msgID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("complete outbox %d: no such row", r.ID)
+			}
+			if err != nil {
+				return fmt.Errorf("complete outbox %d: %w", r.ID, err)
+			}
 		}
 		next := unixMilli(r.NextAttemptAt)
 		if next == 0 {
 			next = now
 		}
-		if _, err := tx.Exec(`UPDATE outbox SET state = ?, wamid = ?, attempts = ?, next_attempt_at = ?,
-			error_code = ?, last_error = ?, updated_at = ? WHERE id = ?`,
-			r.State, r.Wamid, r.Attempts, next, r.ErrorCode, r.LastError, now, r.ID); err != nil {
+		res, err := tx.Exec(`UPDATE outbox SET state = ?, wamid = ?, attempts = ?, next_attempt_at = ?,
+			error_code = ?, last_error = ?, updated_at = ? WHERE id = ? AND state = 'pending'`,
+			r.State, r.Wamid, r.Attempts, next, r.ErrorCode, r.LastError, now, r.ID)
+		if err != nil {
 			return fmt.Errorf("complete outbox %d: %w", r.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var one int
+			if err := tx.QueryRow(`SELECT 1 FROM outbox WHERE id = ?`, r.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("complete outbox %d: no such row", r.ID)
+			}
+			return nil // no longer pending: the outcome was recorded before
 		}
 		if kind != OutboxMessage || !msgID.Valid || r.State == OutboxStatePending {
 			return nil
@@ -187,36 +234,8 @@ func (db *DB) CompleteOutbox(ctx context.Context, r OutboxResult) error {
 			}
 			return nil
 		}
-		// Sent: take the furthest status known for this wamid.
-		status, code, title := "sent", 0, ""
-		if r.Wamid != "" {
-			rows, err := tx.Query(`SELECT status, error_code, error_title FROM statuses WHERE wamid = ?`, r.Wamid)
-			if err != nil {
-				return fmt.Errorf("complete outbox %d: read statuses: %w", r.ID, err)
-			}
-			for rows.Next() {
-				var s, t string
-				var c int
-				if err := rows.Scan(&s, &c, &t); err != nil {
-					rows.Close()
-					return fmt.Errorf("complete outbox %d: read statuses: %w", r.ID, err)
-				}
-				if status == "failed" {
-					continue
-				}
-				if s == "failed" {
-					status, code, title = s, c, t
-				} else if rk, ok := outboxStatusRank[s]; ok && rk > outboxStatusRank[status] {
-					status = s
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("complete outbox %d: read statuses: %w", r.ID, err)
-			}
-		}
-		if _, err := tx.Exec(`UPDATE messages SET wamid = ?, status = ?, error_code = ?, error_title = ?, updated_at = ? WHERE id = ?`,
-			r.Wamid, status, code, title, now, msgID.Int64); err != nil {
+		// Sent: take the furthest status already received for this wamid.
+		if _, err := tx.Exec(completeSent, r.Wamid, now, msgID.Int64); err != nil {
 			return fmt.Errorf("complete outbox %d: update message: %w", r.ID, err)
 		}
 		return nil

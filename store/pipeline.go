@@ -139,13 +139,14 @@ func (tx *Tx) InsertReply(r engine.ReplyRecord) error {
 	return err
 }
 
-// EnqueueReceipt queues a read receipt or typing indicator.
+// EnqueueReceipt queues a read receipt or typing indicator. It is not stored
+// (see QueueReceipt): it reaches the sender after the commit.
 func (tx *Tx) EnqueueReceipt(r engine.ReceiptRecord) error {
 	kind := "read"
 	if r.Typing {
 		kind = "typing"
 	}
-	_, err := tx.EnqueueOutbox(OutboxItem{
+	return tx.QueueReceipt(OutboxItem{
 		ConversationID: r.ConversationID,
 		PhoneNumberID:  r.To.PhoneNumberID,
 		ToNumber:       r.To.Number,
@@ -154,7 +155,6 @@ func (tx *Tx) EnqueueReceipt(r engine.ReceiptRecord) error {
 		ContextWamid:   r.Wamid,
 		WindowStart:    r.WindowStart,
 	})
-	return err
 }
 
 // statusRank orders delivery statuses; a status never moves backwards.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,4 +151,91 @@ func BenchmarkStoreDelivery(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBatchRerunsWithoutTheFailedJob queues one batch in which some jobs
+// fail: the others are committed exactly once, and only their outbox items
+// are handed on after the commit.
+func TestBatchRerunsWithoutTheFailedJob(t *testing.T) {
+	db := openTest(t, "")
+	ctx := context.Background()
+	var mu sync.Mutex
+	var handed []string
+	db.OnQueued(func(items []OutboxItem) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, it := range items {
+			handed = append(handed, it.ContextWamid)
+		}
+	})
+
+	// Hold the writer so that the jobs below queue up into one batch.
+	release, running := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- db.Write(ctx, func(*Tx) error { close(running); <-release; return nil })
+	}()
+	<-running
+
+	jobs := []struct {
+		name string
+		fail func() error
+	}{
+		{"a", nil},
+		{"b", func() error { return errors.New("b failed") }},
+		{"c", nil},
+		{"d", func() error { panic("d panicked") }},
+		{"e", nil},
+	}
+	errs := make([]chan error, len(jobs))
+	for i, j := range jobs {
+		errs[i] = make(chan error, 1)
+		go func() {
+			errs[i] <- db.Write(ctx, func(tx *Tx) error {
+				if _, err := tx.InsertDelivery([]byte(`{"job":"`+j.name+`"}`), true); err != nil {
+					return err
+				}
+				if err := tx.QueueReceipt(OutboxItem{ConversationID: 1, PhoneNumberID: "1", Kind: OutboxRead, ContextWamid: j.name}); err != nil {
+					return err
+				}
+				if j.fail != nil {
+					return j.fail()
+				}
+				return nil
+			})
+		}()
+		for len(db.jobs) != i+1 {
+			time.Sleep(time.Millisecond) // keep the queue in this order
+		}
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range jobs {
+		err := <-errs[i]
+		if (j.fail != nil) != (err != nil) {
+			t.Errorf("job %s: error %v", j.name, err)
+		}
+	}
+	var bodies []string
+	rows, err := db.Reader().Query(`SELECT body FROM inbox ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b string
+		rows.Scan(&b)
+		bodies = append(bodies, b)
+	}
+	want := `{"job":"a"} {"job":"c"} {"job":"e"}`
+	if got := strings.Join(bodies, " "); got != want {
+		t.Fatalf("stored %s, want %s", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(handed, " "); got != "a c e" {
+		t.Fatalf("handed on %q, want the items of a, c and e once each", got)
+	}
 }

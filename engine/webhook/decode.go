@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Delivery is the flattened form of one webhook body.
@@ -79,6 +80,18 @@ func Decode(body []byte) (*Delivery, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, errors.New("webhook: body is not a JSON object")
 	}
+	if d, ok := decodeFast(body); ok {
+		return d, nil
+	}
+	return decodeLayered(body)
+}
+
+// decodeLayered is the reference decoder: one json.Unmarshal per level
+// (body, entry, change, value, message), each of which may fail with the
+// path of the failing piece. decodeFast gives the same result in one pass
+// when the body is well-formed; decodeLayered is used for everything else,
+// so that every error (and every unusual body) is handled exactly as here.
+func decodeLayered(body []byte) (*Delivery, error) {
 	var top struct {
 		Object string            `json:"object"`
 		Entry  []json.RawMessage `json:"entry"`
@@ -177,6 +190,10 @@ func (v *MessagesValue) UnmarshalJSON(b []byte) error {
 	if isNull(b) {
 		return nil
 	}
+	if fv, ok := decodeMessagesValueFast(b); ok {
+		*v = fv
+		return nil
+	}
 	dv, sub, err := decodeMessagesValue(b)
 	if err != nil {
 		if sub != "" {
@@ -251,4 +268,501 @@ func parseEntryTime(b json.RawMessage) int64 {
 
 func isNull(b []byte) bool {
 	return string(bytes.TrimSpace(b)) == "null"
+}
+
+// The fast path.
+//
+// decodeLayered validates and scans every byte of a message about ten
+// times: json.Unmarshal validates its whole input before decoding it, and
+// every json.RawMessage level (entry, change, value, message) is scanned
+// again to be skipped, copied, validated and decoded by the next level.
+// decodeFast instead decodes the whole body with a single json.Unmarshal
+// into typed structs (fastPayload), then walks the now validated body once
+// with a small structural scanner (rawWalker) to find the byte ranges that
+// must be kept exactly as received: each change's value and each message
+// and status object.
+//
+// decodeFast only ever returns a result that decodeLayered would return
+// too. Whenever the two could differ it gives up (ok == false) and Decode
+// falls back to decodeLayered, which also produces every error:
+//   - any json.Unmarshal error, including type errors inside the value of
+//     a change that is not a "messages" change (decodeLayered keeps those
+//     raw; decodeFast decodes every value as a messages value);
+//   - a second "entry", "changes", "value", "messages" or "statuses" key
+//     in one object (decodeLayered keeps the last one raw; one
+//     json.Unmarshal would merge them into the first), or any key of the
+//     body, entry, change or messages value objects that is not plain
+//     ASCII without escapes (encoding/json matches keys ignoring case with
+//     Unicode folding; the walker only folds ASCII);
+//   - a number of entries, changes, messages or statuses that differs
+//     from what json.Unmarshal decoded, or anything else the walker does
+//     not expect, which should not happen on a body json.Unmarshal
+//     accepted.
+
+// fastPayload is Payload with every value decoded as a messages value.
+type fastPayload struct {
+	Object string      `json:"object"`
+	Entry  []fastEntry `json:"entry"`
+}
+
+type fastEntry struct {
+	ID      string       `json:"id"`
+	Time    entryTime    `json:"time"`
+	Changes []fastChange `json:"changes"`
+}
+
+type fastChange struct {
+	Field string    `json:"field"`
+	Value fastValue `json:"value"`
+}
+
+// fastValue is MessagesValue without its UnmarshalJSON method: Raw is
+// filled by fillRaws, and null messages and statuses are left as zero
+// elements with a nil Raw (a non-null element's Raw is never empty).
+type fastValue MessagesValue
+
+// entryTime decodes entry.time as parseEntryTime does; it never fails.
+type entryTime int64
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *entryTime) UnmarshalJSON(b []byte) error {
+	*t = entryTime(parseEntryTime(b))
+	return nil
+}
+
+func decodeFast(body []byte) (*Delivery, bool) {
+	var p fastPayload
+	if json.Unmarshal(body, &p) != nil {
+		return nil, false
+	}
+	w := rawWalker{b: body}
+	d := &Delivery{Object: p.Object}
+	seen, n := false, 0
+	end := w.members(w.ws(0), func(key []byte, plain bool, at int) int {
+		if !plain {
+			return -1
+		}
+		if !keyIs(key, "entry") {
+			return w.skip(at)
+		}
+		if seen {
+			return -1
+		}
+		seen = true
+		if w.isNull(at) {
+			return w.skip(at)
+		}
+		return w.elements(at, func(i, at int) int {
+			if i >= len(p.Entry) {
+				return -1
+			}
+			n++
+			if w.isNull(at) {
+				return w.skip(at)
+			}
+			return d.entryFast(&w, &p.Entry[i], at)
+		})
+	})
+	if end < 0 || n != len(p.Entry) {
+		return nil, false
+	}
+	return d, true
+}
+
+// entryFast walks the entry object at w.b[at], whose decoded form is e,
+// adding its changes to d. It returns the end of the object, or -1.
+func (d *Delivery) entryFast(w *rawWalker, e *fastEntry, at int) int {
+	seen, n := false, 0
+	end := w.members(at, func(key []byte, plain bool, at int) int {
+		if !plain {
+			return -1
+		}
+		if !keyIs(key, "changes") {
+			return w.skip(at)
+		}
+		if seen {
+			return -1
+		}
+		seen = true
+		if w.isNull(at) {
+			return w.skip(at)
+		}
+		return w.elements(at, func(j, at int) int {
+			if j >= len(e.Changes) {
+				return -1
+			}
+			n++
+			if w.isNull(at) {
+				return w.skip(at)
+			}
+			return d.changeFast(w, e, &e.Changes[j], at)
+		})
+	})
+	if end < 0 || n != len(e.Changes) {
+		return -1
+	}
+	return end
+}
+
+// changeFast walks the change object at w.b[at], whose decoded form is c,
+// and adds it to d as decodeLayered does. It returns the end of the
+// object, or -1.
+func (d *Delivery) changeFast(w *rawWalker, e *fastEntry, c *fastChange, at int) int {
+	messages := c.Field == FieldMessages
+	vStart, vEnd := -1, -1
+	end := w.members(at, func(key []byte, plain bool, at int) int {
+		if !plain {
+			return -1
+		}
+		if !keyIs(key, "value") {
+			return w.skip(at)
+		}
+		if vStart >= 0 {
+			return -1
+		}
+		vStart = at
+		if messages && !w.isNull(at) {
+			vEnd = fillRaws(w, at, &c.Value)
+		} else {
+			vEnd = w.skip(at)
+		}
+		return vEnd
+	})
+	if end < 0 {
+		return -1
+	}
+	if !messages {
+		var raw json.RawMessage
+		if vStart >= 0 {
+			raw = clone(w.b[vStart:vEnd])
+		}
+		d.Events = append(d.Events, Event{EntryID: e.ID, Time: int64(e.Time), Field: c.Field, Value: raw})
+		return end
+	}
+	if vStart < 0 || w.isNull(vStart) {
+		return end
+	}
+	v := &c.Value
+	for k := range v.Messages {
+		m := &v.Messages[k]
+		if m.Raw == nil {
+			continue // null
+		}
+		d.Messages = append(d.Messages, InboundMessage{
+			Message:  *m,
+			Metadata: v.Metadata,
+			Contact:  matchContact(v.Contacts, m),
+			EntryID:  e.ID,
+		})
+	}
+	for k := range v.Statuses {
+		s := &v.Statuses[k]
+		if s.Raw == nil {
+			continue // null
+		}
+		d.Statuses = append(d.Statuses, StatusUpdate{Status: *s, Metadata: v.Metadata, EntryID: e.ID})
+	}
+	if len(v.Errors) > 0 {
+		d.Events = append(d.Events, Event{
+			EntryID:  e.ID,
+			Time:     int64(e.Time),
+			Field:    c.Field,
+			Value:    clone(w.b[vStart:vEnd]),
+			Metadata: v.Metadata,
+			Errors:   v.Errors,
+		})
+	}
+	return end
+}
+
+// decodeMessagesValueFast is decodeMessagesValue in one json.Unmarshal;
+// ok is false when decodeMessagesValue must decide (see decodeFast).
+func decodeMessagesValueFast(b []byte) (v MessagesValue, ok bool) {
+	var fv fastValue
+	if json.Unmarshal(b, &fv) != nil {
+		return MessagesValue{}, false
+	}
+	w := rawWalker{b: b}
+	if fillRaws(&w, w.ws(0), &fv) < 0 {
+		return MessagesValue{}, false
+	}
+	fv.Messages = dropNull(fv.Messages, func(m *Message) bool { return m.Raw == nil })
+	fv.Statuses = dropNull(fv.Statuses, func(s *Status) bool { return s.Raw == nil })
+	return MessagesValue(fv), true
+}
+
+// dropNull removes the elements decoded from null, keeping a non-nil
+// (possibly empty) slice when s had elements and nil otherwise, as
+// decodeMessagesValue does.
+func dropNull[T any](s []T, null func(*T) bool) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	out := s[:0]
+	for i := range s {
+		if !null(&s[i]) {
+			out = append(out, s[i])
+		}
+	}
+	return out
+}
+
+// fillRaws walks the messages value object at w.b[at], whose decoded form
+// is v, and sets the Raw of every message and status that is not null. It
+// returns the end of the object, or -1.
+func fillRaws(w *rawWalker, at int, v *fastValue) int {
+	seenMessages, seenStatuses := false, false
+	nMessages, nStatuses := 0, 0
+	end := w.members(at, func(key []byte, plain bool, at int) int {
+		if !plain {
+			return -1
+		}
+		switch {
+		case keyIs(key, "messages"):
+			if seenMessages {
+				return -1
+			}
+			seenMessages = true
+			if w.isNull(at) {
+				return w.skip(at)
+			}
+			return w.elements(at, func(k, at int) int {
+				if k >= len(v.Messages) {
+					return -1
+				}
+				nMessages++
+				end := w.skip(at)
+				if end > at && w.b[at] == '{' {
+					v.Messages[k].Raw = clone(w.b[at:end])
+				} else if !w.isNull(at) {
+					return -1
+				}
+				return end
+			})
+		case keyIs(key, "statuses"):
+			if seenStatuses {
+				return -1
+			}
+			seenStatuses = true
+			if w.isNull(at) {
+				return w.skip(at)
+			}
+			return w.elements(at, func(k, at int) int {
+				if k >= len(v.Statuses) {
+					return -1
+				}
+				nStatuses++
+				end := w.skip(at)
+				if end > at && w.b[at] == '{' {
+					v.Statuses[k].Raw = clone(w.b[at:end])
+				} else if !w.isNull(at) {
+					return -1
+				}
+				return end
+			})
+		}
+		return w.skip(at)
+	})
+	if end < 0 || nMessages != len(v.Messages) || nStatuses != len(v.Statuses) {
+		return -1
+	}
+	return end
+}
+
+func clone(b []byte) json.RawMessage {
+	return append(json.RawMessage(nil), b...)
+}
+
+// keyIs reports whether the plain (ASCII, unescaped) object key matches the
+// lowercase field name the way encoding/json matches it: exactly or
+// ignoring ASCII case.
+func keyIs(key []byte, name string) bool {
+	if len(key) != len(name) {
+		return false
+	}
+	for i := range len(key) {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != name[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// rawWalker finds the structure of JSON that json.Unmarshal has already
+// accepted. It does not validate; it checks its bounds and every structural
+// byte it relies on, and reports anything unexpected as -1 (never panics).
+// Positions are byte offsets into b; a value "ends" just after its last
+// byte.
+type rawWalker struct {
+	b []byte
+}
+
+// at returns b[i], or 0 when i is out of range.
+func (w *rawWalker) at(i int) byte {
+	if i < 0 || i >= len(w.b) {
+		return 0
+	}
+	return w.b[i]
+}
+
+// ws returns the index of the first non-whitespace byte at or after i.
+func (w *rawWalker) ws(i int) int {
+	for i >= 0 && i < len(w.b) {
+		switch w.b[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// isNull reports whether the value at i is null (the only JSON value that
+// starts with 'n').
+func (w *rawWalker) isNull(i int) bool { return w.at(i) == 'n' }
+
+// str returns the end of the string starting at b[i] == '"'.
+func (w *rawWalker) str(i int) int {
+	if w.at(i) != '"' {
+		return -1
+	}
+	for j := i + 1; j < len(w.b); j++ {
+		q := bytes.IndexByte(w.b[j:], '"')
+		if q < 0 {
+			return -1
+		}
+		j += q
+		// The quote ends the string unless an odd number of backslashes
+		// precede it.
+		n := 0
+		for k := j - 1; k > i && w.b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// isPlain reports whether a string's contents are ASCII without escapes.
+func isPlain(s []byte) bool {
+	for _, c := range s {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// skip returns the end of the value starting at b[i].
+func (w *rawWalker) skip(i int) int {
+	switch w.at(i) {
+	case 0:
+		return -1
+	case '"':
+		return w.str(i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(w.b); j++ {
+			switch w.b[j] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			case '"':
+				end := w.str(j)
+				if end < 0 {
+					return -1
+				}
+				j = end - 1
+			}
+		}
+		return -1
+	case ',', ':', '}', ']', ' ', '\t', '\r', '\n':
+		return -1
+	}
+	// A number, true, false or null.
+	j := i + 1
+	for j < len(w.b) {
+		switch w.b[j] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return j
+		}
+		j++
+	}
+	return j
+}
+
+// members walks the object starting at b[i] == '{'. For each member it
+// calls f with the key (the bytes between the quotes), whether the key is
+// plain (isPlain) and the start of the value; f returns the end of the
+// value, or -1 to stop. members returns the end of the object, or -1.
+func (w *rawWalker) members(i int, f func(key []byte, plain bool, at int) int) int {
+	if w.at(i) != '{' {
+		return -1
+	}
+	i = w.ws(i + 1)
+	if w.at(i) == '}' {
+		return i + 1
+	}
+	for {
+		kEnd := w.str(i)
+		if kEnd < 0 {
+			return -1
+		}
+		key := w.b[i+1 : kEnd-1]
+		plain := isPlain(key)
+		i = w.ws(kEnd)
+		if w.at(i) != ':' {
+			return -1
+		}
+		if i = f(key, plain, w.ws(i+1)); i < 0 {
+			return -1
+		}
+		i = w.ws(i)
+		switch w.at(i) {
+		case ',':
+			i = w.ws(i + 1)
+		case '}':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+// elements walks the array starting at b[i] == '['. For each element it
+// calls f with its index and start; f returns the end of the element, or
+// -1 to stop. elements returns the end of the array, or -1.
+func (w *rawWalker) elements(i int, f func(k, at int) int) int {
+	if w.at(i) != '[' {
+		return -1
+	}
+	i = w.ws(i + 1)
+	if w.at(i) == ']' {
+		return i + 1
+	}
+	for k := 0; ; k++ {
+		if i = f(k, i); i < 0 {
+			return -1
+		}
+		i = w.ws(i)
+		switch w.at(i) {
+		case ',':
+			i = w.ws(i + 1)
+		case ']':
+			return i + 1
+		default:
+			return -1
+		}
+	}
 }
