@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/balas-bot/balas/rules"
 )
@@ -227,24 +228,58 @@ func BuildMessage(to Recipient, r rules.Reply, contextWamid string) ([]byte, err
 	return b, nil
 }
 
-type readBody struct {
-	MessagingProduct string   `json:"messaging_product"`
-	Status           string   `json:"status"`
-	MessageID        string   `json:"message_id"`
-	TypingIndicator  *typeObj `json:"typing_indicator,omitempty"`
-}
-
-type typeObj struct {
-	Type string `json:"type"`
-}
-
 // BuildRead is the body that marks the customer's message wamid as read,
-// with the typing indicator when typing.
+// with the typing indicator when typing. It is written by hand: one is sent
+// for nearly every message, and the shape never changes.
 func BuildRead(wamid string, typing bool) []byte {
-	b := readBody{MessagingProduct: "whatsapp", Status: "read", MessageID: wamid}
+	b := make([]byte, 0, 96+len(wamid))
+	b = append(b, `{"messaging_product":"whatsapp","status":"read","message_id":`...)
+	b = appendJSONString(b, wamid)
 	if typing {
-		b.TypingIndicator = &typeObj{Type: "text"}
+		b = append(b, `,"typing_indicator":{"type":"text"}`...)
 	}
-	out, _ := marshal(b) // plain strings: cannot fail
-	return out
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// does with HTML escaping off (invalid UTF-8 becomes U+FFFD).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\b':
+				b = append(b, '\\', 'b')
+			case c == '\f':
+				b = append(b, '\\', 'f')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }

@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -161,4 +162,43 @@ func asBuildError(err error, target **BuildError) bool {
 	be, ok := err.(*BuildError)
 	*target = be
 	return ok
+}
+
+// BuildRead writes its body by hand; it must be what encoding/json writes.
+func TestBuildReadEscapesLikeEncodingJSON(t *testing.T) {
+	for _, wamid := range []string{inWamid, "", `a"b\c`, "tab\there\nnl\r\x01\x1f", "ünïcødé ❤️", "bad \xff utf8", "sep \u2028\u2029", "<html>&"} {
+		for _, typing := range []bool{false, true} {
+			want := readBody{MessagingProduct: "whatsapp", Status: "read", MessageID: wamid}
+			if typing {
+				want.TypingIndicator = &typeObj{Type: "text"}
+			}
+			wantJSON, _ := marshal(want)
+			if got := BuildRead(wamid, typing); !bytes.Equal(got, wantJSON) {
+				t.Errorf("BuildRead(%q, %v)\n got %s\nwant %s", wamid, typing, got, wantJSON)
+			}
+		}
+	}
+}
+
+// readBody is the read receipt as encoding/json would write it.
+type readBody struct {
+	MessagingProduct string   `json:"messaging_product"`
+	Status           string   `json:"status"`
+	MessageID        string   `json:"message_id"`
+	TypingIndicator  *typeObj `json:"typing_indicator,omitempty"`
+}
+
+type typeObj struct {
+	Type string `json:"type"`
+}
+
+func FuzzBuildRead(f *testing.F) {
+	f.Add(inWamid)
+	f.Add("a\"\\\x00\u2028\xff")
+	f.Fuzz(func(t *testing.T, wamid string) {
+		want, _ := marshal(readBody{MessagingProduct: "whatsapp", Status: "read", MessageID: wamid})
+		if got := BuildRead(wamid, false); !bytes.Equal(got, want) {
+			t.Fatalf("BuildRead(%q) = %s, want %s", wamid, got, want)
+		}
+	})
 }

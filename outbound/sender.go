@@ -390,7 +390,9 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 		body = BuildRead(it.ContextWamid, it.Kind == store.OutboxTyping)
 	default:
 		var r rules.Reply
-		if err := json.Unmarshal(it.Reply, &r); err != nil {
+		if it.Decoded != nil {
+			r = *it.Decoded
+		} else if err := json.Unmarshal(it.Reply, &r); err != nil {
 			buildErr = &BuildError{Reason: "stored reply is not valid JSON: " + err.Error()}
 			break
 		}

@@ -849,7 +849,7 @@ func TestSenderSendsEachRowOnceAcrossLoadAndCommits(t *testing.T) {
 	fake := newFakeGraph(t, nil)
 	enqueueText(t, db, "6281100000003", "sebelum sender ada") // no sender listening yet
 	s := NewSender(db, fake.client(), testOptions())
-	enqueueText(t, db, "6281100000003", "sebelum Run")  // stored and handed to s
+	enqueueText(t, db, "6281100000003", "sebelum Run")   // stored and handed to s
 	enqueueText(t, db, "6281100000004", "sebelum Run 2") // stored and handed to s
 	runSender(t, s)
 	enqueueText(t, db, "6281100000003", "sesudah Run")

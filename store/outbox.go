@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/balas-bot/balas/rules"
 	"strconv"
 	"time"
 )
@@ -35,10 +36,14 @@ type OutboxItem struct {
 	ToUserID           string
 	Kind               string // "message" | "read" | "typing"
 	Reply              []byte // rules.Reply JSON (kind message)
-	ContextWamid       string // customer's message: quote / react target / read receipt
-	WindowStart        time.Time
-	Attempts           int
-	NextAttemptAt      time.Time
+	// Decoded is the reply Reply encodes, set on items handed to the sender
+	// in memory (DB.OnQueued) so it need not decode Reply; nil when the row
+	// was read from the table.
+	Decoded       *rules.Reply
+	ContextWamid  string // customer's message: quote / react target / read receipt
+	WindowStart   time.Time
+	Attempts      int
+	NextAttemptAt time.Time
 }
 
 // OutboxResult is the outcome of one send attempt.

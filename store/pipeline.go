@@ -133,6 +133,7 @@ func (tx *Tx) InsertReply(r engine.ReplyRecord) error {
 		ToUserID:       r.To.UserID,
 		Kind:           "message",
 		Reply:          reply,
+		Decoded:        &r.Reply,
 		ContextWamid:   r.ContextWamid,
 		WindowStart:    r.WindowStart,
 	})

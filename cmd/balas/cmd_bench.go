@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -199,63 +197,6 @@ func bodies(n, senders int, text string) (bs [][]byte, sigs []string, from []str
 	return bs, sigs, from
 }
 
-// post sends the deliveries over o.conns keep-alive connections; onStart is
-// called with each message index just before its request.
-func postAll(ctx context.Context, url string, o benchOptions, bs [][]byte, sigs []string, onStart func(i int)) (load, error) {
-	tr := &http.Transport{MaxIdleConns: o.conns, MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	lat := make([]time.Duration, len(bs))
-	var next, errs atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	var interval time.Duration
-	if o.rate > 0 {
-		interval = time.Duration(float64(time.Second) / o.rate)
-	}
-	for w := 0; w < o.conns; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(bs) || ctx.Err() != nil {
-					return
-				}
-				if interval > 0 {
-					if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
-						time.Sleep(d)
-					}
-				}
-				if onStart != nil {
-					onStart(i)
-				}
-				t0 := time.Now()
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bs[i]))
-				req.Header.Set("Content-Type", "application/json")
-				if sigs != nil {
-					req.Header.Set("X-Hub-Signature-256", sigs[i])
-				}
-				resp, err := client.Do(req)
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					errs.Add(1)
-				}
-				lat[i] = time.Since(t0)
-			}
-		}()
-	}
-	wg.Wait()
-	l := load{n: len(bs), errors: int(errs.Load()), elapsed: time.Since(start), latencies: lat}
-	slices.Sort(l.latencies)
-	return l, ctx.Err()
-}
-
 func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
 func benchIngest(ctx context.Context, o benchOptions) (benchResult, error) {
@@ -309,7 +250,7 @@ func benchBaseline(ctx context.Context, o benchOptions) (load, error) {
 }
 
 // fakeGraph is a local stand-in for the Graph API that records when each
-// customer's replies arrive.
+// customer's replies arrive. Its answer method is served by serveWire.
 type fakeGraph struct {
 	mu      sync.Mutex
 	pending map[string][]time.Time // customer → post start times, oldest first
@@ -320,42 +261,13 @@ type fakeGraph struct {
 	seq     atomic.Int64
 }
 
-func (f *fakeGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		To     string `json:"to"`
-		Type   string `json:"type"`
-		Status string `json:"status"`
-	}
-	b, _ := io.ReadAll(r.Body)
-	json.Unmarshal(b, &body)
-	f.calls.Add(1)
-	w.Header().Set("Content-Type", "application/json")
-	if body.Status == "read" {
-		io.WriteString(w, `{"success":true}`)
-		return
-	}
-	now := time.Now()
-	to := strings.TrimPrefix(body.To, "+")
-	f.mu.Lock()
-	if q := f.pending[to]; len(q) > 0 {
-		f.e2e = append(f.e2e, now.Sub(q[0]))
-		f.pending[to] = q[1:]
-	}
-	f.replies++
-	f.last = now
-	f.mu.Unlock()
-	fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":"+%s","wa_id":"%s"}],"messages":[{"id":"wamid.fake.%d"}]}`,
-		to, to, f.seq.Add(1))
-}
-
 func benchE2E(ctx context.Context, o benchOptions) (benchResult, error) {
 	fake := &fakeGraph{pending: map[string][]time.Time{}}
 	gln, err := listen()
 	if err != nil {
 		return benchResult{}, err
 	}
-	gsrv := &http.Server{Handler: fake}
-	go gsrv.Serve(gln)
+	gsrv := serveWire(gln, fake.answer)
 	defer gsrv.Close()
 
 	cfg := &config{Rules: o.rules, RulesGiven: o.rules != "", DB: filepath.Join(o.dir, "bench.db"),
