@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -224,5 +225,29 @@ func TestCompleteOutboxKeepsEarlierStatuses(t *testing.T) {
 				t.Fatalf("got %+v, want status %s code %d", m, c.want, c.code)
 			}
 		})
+	}
+}
+
+// A status webhook must find its outbound message through the index, not
+// by scanning every message ever stored.
+func TestStatusQueryUsesIndex(t *testing.T) {
+	db := openTest(t, "")
+	q := strings.NewReplacer("?1", "'read'", "?2", "0", "?3", "''", "?4", "0", "?5", "'wamid.x'").Replace(applyStatus)
+	rows, err := db.Reader().Query("EXPLAIN QUERY PLAN " + q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if got := strings.Join(plan, "; "); !strings.Contains(got, "USING INDEX messages_out_wamid") {
+		t.Fatalf("status update plan %q, want a search using messages_out_wamid", got)
 	}
 }

@@ -159,11 +159,13 @@ func (tx *Tx) EnqueueReceipt(r engine.ReceiptRecord) error {
 }
 
 // statusRank orders delivery statuses; a status never moves backwards.
+// applyStatus names the condition of the partial index messages_out_wamid
+// so that SQLite uses it (TestStatusQueryUsesIndex).
 const statusRank = `CASE %s WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3
 	WHEN 'played' THEN 4 WHEN 'failed' THEN 5 ELSE 0 END`
 
 var applyStatus = `UPDATE messages SET status = ?1, error_code = ?2, error_title = ?3, updated_at = ?4
-	WHERE direction = 'out' AND wamid = ?5 AND ` + fmt.Sprintf(statusRank, "status") + ` < ` + fmt.Sprintf(statusRank, "?1")
+	WHERE direction = 'out' AND wamid <> '' AND wamid = ?5 AND ` + fmt.Sprintf(statusRank, "status") + ` < ` + fmt.Sprintf(statusRank, "?1")
 
 // RecordStatus stores a status once per (wamid, status) and moves the
 // outbound message's status forward (never back: a late "delivered" after
