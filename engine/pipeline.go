@@ -56,7 +56,9 @@ type Tx interface {
 	InsertInbound(r InboundRecord) (inserted bool, err error)
 	// InsertReply stores an outbound message and queues it in the outbox.
 	InsertReply(r ReplyRecord) error
-	// EnqueueReceipt queues a read receipt (or typing indicator).
+	// EnqueueReceipt queues a read receipt (or typing indicator). Receipts
+	// are best effort: one not sent when the process stops is skipped,
+	// unless a reply behind it records it (ReplyRecord.Receipt).
 	EnqueueReceipt(r ReceiptRecord) error
 	// RecordStatus stores a delivery status once per (wamid, status) and
 	// applies it to the outbound message; inserted is false for a copy.
@@ -99,6 +101,10 @@ type ReplyRecord struct {
 	Reply          rules.Reply
 	ContextWamid   string    // the customer's message (quote, react)
 	WindowStart    time.Time // the customer's last message: Meta's 24 h window
+	// Receipt is "read" or "typing" when that receipt for ContextWamid was
+	// queued just before this reply: after a restart the receipt is sent
+	// again before the reply, so an answered message is always marked read.
+	Receipt string
 }
 
 // ReceiptRecord is a read receipt to queue.
@@ -492,12 +498,17 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 		window = now
 	}
 	set := bot.Set()
+	receipt := ""
 	if set.Settings.MarkRead || set.Settings.Typing {
 		typing := set.Settings.Typing && len(d.Replies) > 0
 		if err := tx.EnqueueReceipt(ReceiptRecord{ConversationID: conv.ID, To: to, Wamid: m.ID, Typing: typing, WindowStart: window}); err != nil {
 			return err
 		}
 		out.queued = true
+		receipt = "read"
+		if typing {
+			receipt = "typing"
+		}
 	}
 	rule := ""
 	if d.Rule != nil {
@@ -507,9 +518,11 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 		out.unmatched++
 	}
 	for _, r := range d.Replies {
-		if err := tx.InsertReply(ReplyRecord{ConversationID: conv.ID, To: to, Rule: rule, Reply: r, ContextWamid: m.ID, WindowStart: window}); err != nil {
+		if err := tx.InsertReply(ReplyRecord{ConversationID: conv.ID, To: to, Rule: rule, Reply: r, ContextWamid: m.ID,
+			WindowStart: window, Receipt: receipt}); err != nil {
 			return err
 		}
+		receipt = "" // the first reply carries it
 		out.queued = true
 	}
 	if len(d.Notes) > 0 {

@@ -183,6 +183,11 @@ func TestPipelineAnswersAndQueuesInOrder(t *testing.T) {
 	if n := r.count(t, `SELECT count(*) FROM outbox WHERE kind <> 'message'`); n != 0 {
 		t.Fatalf("%d receipts stored in the outbox, want none", n)
 	}
+	// Each reply records the receipt queued before it (sent again after a
+	// restart).
+	if n := r.count(t, `SELECT count(*) FROM outbox WHERE receipt = 'read'`); n != 3 {
+		t.Fatalf("%d replies record their read receipt, want 3", n)
+	}
 	if n := r.count(t, `SELECT count(*) FROM messages WHERE direction = 'in' AND outcome = 'answered'`); n != 3 {
 		t.Fatalf("%d inbound messages recorded as answered, want 3", n)
 	}

@@ -273,13 +273,31 @@ func (s *Sender) Run(ctx context.Context) error {
 		c.queue = append(c.queue, it)
 		dispatch(c)
 	}
-	load := func() error {
+	// At start, a reply never tried yet gets the receipt queued before it
+	// again: receipts are not stored, and the last run may have stopped
+	// before sending it. resent keeps those receipts so that a copy still
+	// waiting in the first commits handed over is not sent twice.
+	type receiptKey struct {
+		conv  int64
+		wamid string
+	}
+	var resent map[receiptKey]bool
+	load := func(start bool) error {
 		for {
 			items, err := s.db.PendingOutbox(ctx, lastID, loadBatch)
 			if err != nil {
 				return err
 			}
 			for _, it := range items {
+				if start && it.Receipt != "" && it.Attempts == 0 && it.ID > lastID {
+					if resent == nil {
+						resent = map[receiptKey]bool{}
+					}
+					resent[receiptKey{it.ConversationID, it.ContextWamid}] = true
+					add(store.OutboxItem{ConversationID: it.ConversationID, PhoneNumberID: it.PhoneNumberID,
+						ToNumber: it.ToNumber, ToUserID: it.ToUserID, Kind: it.Receipt, ContextWamid: it.ContextWamid,
+						WindowStart: it.WindowStart})
+				}
 				add(it)
 			}
 			if len(items) < loadBatch {
@@ -291,9 +309,13 @@ func (s *Sender) Run(ctx context.Context) error {
 	takeIncoming := func() {
 		batch = s.takeIncoming(batch)
 		for _, it := range batch {
+			if it.ID == 0 && resent[receiptKey{it.ConversationID, it.ContextWamid}] {
+				continue // sent again from the table already
+			}
 			add(it)
 		}
 		clear(batch)
+		resent = nil
 	}
 
 	shutdown := func() {
@@ -306,7 +328,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		wg.Wait()
 	}
 
-	if err := load(); err != nil {
+	if err := load(true); err != nil {
 		shutdown()
 		if ctx.Err() != nil {
 			return nil
@@ -331,7 +353,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-s.wake:
 			takeIncoming()
 		case <-poll:
-			if err := load(); err != nil && ctx.Err() == nil {
+			if err := load(false); err != nil && ctx.Err() == nil {
 				s.log.Error("outbox: cannot read pending rows", "err", err)
 			}
 		case id := <-ready:

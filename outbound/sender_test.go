@@ -918,3 +918,61 @@ func TestSenderReceiptsAreTriedOnce(t *testing.T) {
 		t.Fatalf("%d outbox rows, want 1: receipts are not stored", rows)
 	}
 }
+
+// queueAnswered does what the pipeline does for an answered message: a
+// receipt handed over in memory, then the reply that records it.
+func queueAnswered(t testing.TB, db *store.DB, customer, receipt, text string) int64 {
+	t.Helper()
+	conv := conversation(t, db, customer)
+	reply, _ := json.Marshal(rules.Reply{Kind: "text", Text: text})
+	wamid := "wamid.in." + text
+	var id int64
+	if err := db.Write(context.Background(), func(tx *store.Tx) error {
+		if err := tx.QueueReceipt(store.OutboxItem{ConversationID: conv, PhoneNumberID: phoneID, ToNumber: customer,
+			Kind: receipt, ContextWamid: wamid, WindowStart: time.Now()}); err != nil {
+			return err
+		}
+		var err error
+		id, err = tx.EnqueueOutbox(store.OutboxItem{ConversationID: conv, PhoneNumberID: phoneID, ToNumber: customer,
+			Kind: store.OutboxMessage, Reply: reply, ContextWamid: wamid, Receipt: receipt, WindowStart: time.Now()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// Receipts are not stored; after a restart, a reply never tried gets the
+// receipt recorded with it again, before it, exactly once.
+func TestSenderResendsRecordedReceiptsAtStart(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, nil)
+	customer := "6281100000006"
+	queueAnswered(t, db, customer, store.OutboxTyping, "satu") // the last run stopped before sending
+	tried := queueAnswered(t, db, customer, store.OutboxRead, "dua")
+	if err := db.CompleteOutbox(context.Background(), store.OutboxResult{ID: tried, State: store.OutboxStatePending,
+		Attempts: 1, ErrorCode: "http_500", LastError: "tried before the restart"}); err != nil {
+		t.Fatal(err)
+	}
+	s := NewSender(db, fake.client(), testOptions())
+	queueAnswered(t, db, customer, store.OutboxRead, "tiga") // committed between NewSender and Run
+	runSender(t, s)
+	waitDone(t, db)
+	time.Sleep(50 * time.Millisecond) // a duplicate receipt would show up now
+	var got []string
+	for _, r := range fake.requests() {
+		switch {
+		case bytes.Contains(r.body, []byte(`"typing_indicator"`)):
+			got = append(got, "typing "+r.to())
+		case bytes.Contains(r.body, []byte(`"status":"read"`)):
+			got = append(got, "read "+r.to())
+		default:
+			got = append(got, r.text())
+		}
+	}
+	// "dua" was tried before the restart: its receipt went out then.
+	want := "typing wamid.in.satu|satu|dua|read wamid.in.tiga|tiga"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("requests\n %s\nwant\n %s", strings.Join(got, "|"), want)
+	}
+}

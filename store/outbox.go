@@ -39,8 +39,12 @@ type OutboxItem struct {
 	// Decoded is the reply Reply encodes, set on items handed to the sender
 	// in memory (DB.OnQueued) so it need not decode Reply; nil when the row
 	// was read from the table.
-	Decoded       *rules.Reply
-	ContextWamid  string // customer's message: quote / react target / read receipt
+	Decoded      *rules.Reply
+	ContextWamid string // customer's message: quote / react target / read receipt
+	// Receipt ("read" or "typing", kind message only) is the receipt for
+	// ContextWamid queued just before this reply; receipts are not stored,
+	// so after a restart the sender sends it again before the reply.
+	Receipt       string
 	WindowStart   time.Time
 	Attempts      int
 	NextAttemptAt time.Time
@@ -89,16 +93,21 @@ func (tx *Tx) EnqueueOutbox(it OutboxItem) (int64, error) {
 	if it.PhoneNumberID == "" {
 		return 0, errors.New("enqueue outbox: no phone number id")
 	}
+	switch it.Receipt {
+	case "", OutboxRead, OutboxTyping:
+	default:
+		return 0, fmt.Errorf("enqueue outbox: receipt %q is not read or typing", it.Receipt)
+	}
 	var msgID any
 	if it.MessageID != 0 {
 		msgID = it.MessageID
 	}
 	now := tx.now.UnixMilli()
 	res, err := tx.Exec(`INSERT INTO outbox (conversation_id, message_id, phone_number_id, to_number, to_user_id,
-		kind, reply, context_wamid, window_start, state, attempts, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+		kind, reply, context_wamid, receipt, window_start, state, attempts, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
 		it.ConversationID, msgID, it.PhoneNumberID, it.ToNumber, it.ToUserID,
-		it.Kind, string(it.Reply), it.ContextWamid, unixMilli(it.WindowStart), now, now, now)
+		it.Kind, string(it.Reply), it.ContextWamid, it.Receipt, unixMilli(it.WindowStart), now, now, now)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue outbox: %w", err)
 	}
@@ -136,7 +145,7 @@ func (db *DB) PendingOutbox(ctx context.Context, afterID int64, limit int) ([]Ou
 		limit = 1000
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT id, conversation_id, COALESCE(message_id, 0), phone_number_id,
-		to_number, to_user_id, kind, reply, context_wamid, window_start, attempts, next_attempt_at
+		to_number, to_user_id, kind, reply, context_wamid, receipt, window_start, attempts, next_attempt_at
 		FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list pending outbox: %w", err)
@@ -148,7 +157,7 @@ func (db *DB) PendingOutbox(ctx context.Context, afterID int64, limit int) ([]Ou
 		var reply string
 		var window, next int64
 		if err := rows.Scan(&it.ID, &it.ConversationID, &it.MessageID, &it.PhoneNumberID, &it.ToNumber,
-			&it.ToUserID, &it.Kind, &reply, &it.ContextWamid, &window, &it.Attempts, &next); err != nil {
+			&it.ToUserID, &it.Kind, &reply, &it.ContextWamid, &it.Receipt, &window, &it.Attempts, &next); err != nil {
 			return nil, fmt.Errorf("list pending outbox: %w", err)
 		}
 		if reply != "" {

@@ -134,6 +134,7 @@ func (tx *Tx) InsertReply(r engine.ReplyRecord) error {
 		Kind:           "message",
 		Reply:          reply,
 		Decoded:        &r.Reply,
+		Receipt:        r.Receipt,
 		ContextWamid:   r.ContextWamid,
 		WindowStart:    r.WindowStart,
 	})
