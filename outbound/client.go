@@ -38,9 +38,9 @@ type ClientOptions struct {
 
 // Client calls the Graph API's messages endpoint. It is safe for concurrent use.
 type Client struct {
-	base  string
-	token string
-	http  *http.Client
+	base   string
+	http   *http.Client
+	header http.Header // the same for every request; never modified
 }
 
 // NewClient makes a Client.
@@ -57,7 +57,11 @@ func NewClient(opts ClientOptions) *Client {
 	if hc == nil {
 		hc = DefaultHTTPClient()
 	}
-	return &Client{base: base + "/" + version + "/", token: opts.AccessToken, http: hc}
+	return &Client{base: base + "/" + version + "/", http: hc, header: http.Header{
+		"Authorization": {"Bearer " + opts.AccessToken},
+		"Content-Type":  {"application/json"},
+		"Accept":        {"application/json"},
+	}}
 }
 
 // DefaultHTTPClient is the client NewClient uses when none is given.
@@ -88,9 +92,7 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	req.Header = c.header // read-only for net/http (a RoundTripper must not change the request)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return "", err
