@@ -895,7 +895,7 @@ func TestSenderReceiptsAreTriedOnce(t *testing.T) {
 		}
 		var err error
 		replyID, err = tx.EnqueueOutbox(store.OutboxItem{ConversationID: conv, PhoneNumberID: phoneID, ToNumber: customer,
-			Kind: store.OutboxMessage, Reply: reply, ContextWamid: inWamid, WindowStart: time.Now()})
+			Kind: store.OutboxMessage, Reply: reply, ContextWamid: inWamid, Receipt: store.OutboxTyping, WindowStart: time.Now()})
 		return err
 	}); err != nil {
 		t.Fatal(err)
