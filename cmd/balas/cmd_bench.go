@@ -52,7 +52,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.IntVar(&o.conns, "c", 64, "concurrent keep-alive connections")
 	fs.IntVar(&o.senders, "senders", 1000, "distinct customers the messages come from (e2e)")
 	fs.Float64Var(&o.rate, "rate", 0, "offered load in messages/s (0: as fast as the connections allow)")
-	fs.BoolVar(&o.baseline, "baseline", false, "also measure a bare Gin handler that answers 200 without reading the body, in the same run")
+	fs.BoolVar(&o.baseline, "baseline", true, "also measure a bare Gin handler that answers 200 without reading the body, in the same run, and print the ratio (-baseline=false to skip)")
 	fs.StringVar(&o.rules, "rules", "", "rules to answer with (default: the built-in example shop)")
 	fs.StringVar(&o.text, "text", "halo", "the customer's message (e2e; pick one that gets exactly one reply)")
 	fs.DurationVar(&o.replyWait, "reply-timeout", 60*time.Second, "how long to wait for every reply (e2e)")
