@@ -302,10 +302,7 @@ func (db *DB) commit(batch []job, results []error) {
 			continue
 		}
 		if err := sqlTx.Commit(); err != nil {
-			for i := range results {
-				results[i] = nil
-			}
-			failAll(fmt.Errorf("store: commit: %w", err))
+			failAll(fmt.Errorf("store: commit: %w", err)) // a job that failed on its own keeps its error
 			return
 		}
 		if fn := db.onQueued.Load(); fn != nil && len(tx.queued) > 0 {
