@@ -146,15 +146,11 @@ type Observer interface {
 	Event(field string)
 }
 
-// Waker is told that replies were queued (the outbound sender).
-type Waker interface{ Wake() }
-
 // PipelineOptions configure a Pipeline.
 type PipelineOptions struct {
 	Now      func() time.Time // default time.Now
 	Logger   *slog.Logger
 	Observer Observer // may be nil
-	Waker    Waker    // may be nil
 }
 
 // Pipeline handles webhook deliveries: it stores each one, and in the same
@@ -169,12 +165,11 @@ type Pipeline struct {
 	now   func() time.Time
 	log   *slog.Logger
 	obs   Observer
-	waker Waker
 }
 
 // NewPipeline returns a pipeline that answers with bot until SetBot.
 func NewPipeline(store Store, bot *Bot, opts PipelineOptions) *Pipeline {
-	p := &Pipeline{store: store, now: opts.Now, log: opts.Logger, obs: opts.Observer, waker: opts.Waker}
+	p := &Pipeline{store: store, now: opts.Now, log: opts.Logger, obs: opts.Observer}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -268,7 +263,6 @@ type outcome struct {
 	unmatched  int
 	statuses   []string
 	events     []string
-	queued     bool
 	logs       []func()
 }
 
@@ -293,9 +287,6 @@ func (p *Pipeline) report(o *outcome) {
 	}
 	for _, l := range o.logs {
 		l()
-	}
-	if o.queued && p.waker != nil {
-		p.waker.Wake()
 	}
 }
 
@@ -504,7 +495,6 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 		if err := tx.EnqueueReceipt(ReceiptRecord{ConversationID: conv.ID, To: to, Wamid: m.ID, Typing: typing, WindowStart: window}); err != nil {
 			return err
 		}
-		out.queued = true
 		receipt = "read"
 		if typing {
 			receipt = "typing"
@@ -523,7 +513,6 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 			return err
 		}
 		receipt = "" // the first reply carries it
-		out.queued = true
 	}
 	if len(d.Notes) > 0 {
 		notes, wamid := d.Notes, m.ID

@@ -119,7 +119,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 		Registerer:   m.reg,
 		Messages:     m.messages,
 	})
-	a.pipeline = engine.NewPipeline(db, engine.New(set), engine.PipelineOptions{Logger: log, Observer: m, Waker: a.sender})
+	a.pipeline = engine.NewPipeline(db, engine.New(set), engine.PipelineOptions{Logger: log, Observer: m})
 	m.rulesLoaded.Set(float64(len(set.Rules)))
 
 	srv := &server{
