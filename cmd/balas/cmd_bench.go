@@ -173,7 +173,11 @@ func (r benchResult) print(w io.Writer, o benchOptions) {
 	}
 	if r.baseline != nil {
 		fmt.Fprintf(w, "baseline:  bare Gin handler %.0f req/s, p50 %s, p99 %s\n", r.baseline.rps(), ms(pct(r.baseline.latencies, .5)), ms(pct(r.baseline.latencies, .99)))
-		fmt.Fprintf(w, "ratio:     balas webhook = %.2f × bare Gin\n", r.rps()/r.baseline.rps())
+		what := "balas webhook"
+		if o.mode == "e2e" {
+			what = "balas webhook with the whole pipeline behind it"
+		}
+		fmt.Fprintf(w, "ratio:     %s = %.2f × bare Gin\n", what, r.rps()/r.baseline.rps())
 	}
 	if r.maxRSSBytes > 0 {
 		fmt.Fprintf(w, "memory:    peak RSS %.1f MB\n", float64(r.maxRSSBytes)/1e6)
