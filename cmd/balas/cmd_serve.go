@@ -137,17 +137,22 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 }
 
 // resolveRules picks the rules path: the one configured, or, when none was
-// configured and ./rules does not exist, the built-in example shop, unpacked
-// into tempDir.
+// configured and ./rules does not exist or holds no rules files (in a clone
+// of balas, ./rules is the Go package of that name), the built-in example
+// shop, unpacked into tempDir.
 func resolveRules(cfg *config, log *slog.Logger) (path, tempDir string, err error) {
+	why := "no ./rules folder"
 	if _, err := os.Stat(cfg.Rules); err == nil {
-		return cfg.Rules, "", nil
+		if cfg.RulesGiven || holdsRules(cfg.Rules) {
+			return cfg.Rules, "", nil
+		}
+		why = cfg.Rules + " holds no rules files (*.yaml, *.yml)"
 	} else if cfg.RulesGiven {
 		return "", "", fmt.Errorf("rules path %s: %w (set --rules or BALAS_RULES to a rules file or folder)", cfg.Rules, err)
 	}
 	dir, err := os.MkdirTemp("", "balas-example-rules-")
 	if err != nil {
-		return "", "", fmt.Errorf("no ./rules folder, and the built-in example rules could not be unpacked: %w", err)
+		return "", "", fmt.Errorf("%s, and the built-in example rules could not be unpacked: %w", why, err)
 	}
 	files, _ := fs.Glob(examplerules.Toko, "toko/*.yaml")
 	for _, f := range files {
@@ -157,8 +162,30 @@ func resolveRules(cfg *config, log *slog.Logger) (path, tempDir string, err erro
 			return "", "", fmt.Errorf("unpack the built-in example rules: %w", err)
 		}
 	}
-	log.Warn("no ./rules folder: answering with the built-in example shop rules (examples/rules/toko); create ./rules or pass --rules to use your own", "unpacked_to", dir)
+	log.Warn(why+": answering with the built-in example shop rules (examples/rules/toko); put your rules in ./rules or pass --rules to use your own", "unpacked_to", dir)
 	return dir, dir, nil
+}
+
+// holdsRules reports whether path is a rules file or a folder with at least
+// one rules file in it.
+func holdsRules(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	if !fi.IsDir() {
+		return true
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return true // let the loader report why it cannot be read
+	}
+	for _, e := range entries {
+		if !e.IsDir() && rules.IsRulesFile(e.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 // readiness reports whether the database answers and a rule set is loaded.
