@@ -23,6 +23,7 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	button := fs.String("button", "", "send a tap on the reply button with this id")
 	list := fs.String("list", "", "send a tap on the list row with this id")
 	title := fs.String("title", "", "the title of the tapped button or row (default: its id)")
+	description := fs.String("description", "", "the description of the tapped list row (with --list)")
 	image := fs.Bool("image", false, "send an image (TEXT becomes its caption)")
 	phoneID := fs.String("phone-number-id", webhook.FakePhoneNumberID, "the business phone number id that receives it")
 	secret := fs.String("secret", os.Getenv("BALAS_APP_SECRET"), "the Meta app secret to sign with (default: BALAS_APP_SECRET)")
@@ -56,7 +57,10 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		f.ButtonID, f.ButtonTitle = *button, or(*title, *button)
 	}
 	if *list != "" {
-		f.ListID, f.ListTitle = *list, or(*title, *list)
+		f.ListID, f.ListTitle, f.ListDescription = *list, or(*title, *list), *description
+	} else if *description != "" {
+		fmt.Fprintln(stderr, "balas send: --description goes with --list (a tapped list row)")
+		return 2
 	}
 	body := f.Body()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))

@@ -37,6 +37,7 @@ func TestSendCommand(t *testing.T) {
 		{[]string{"--from", "6289999", "--name", "Sari", "halo", "kak"}, "text", "halo kak", "", "6289999"},
 		{[]string{"--button", "btn_order", "--title", "Order Sekarang"}, "interactive", "", "btn_order", "6281234567890"},
 		{[]string{"--list", "product_001"}, "interactive", "", "product_001", "6281234567890"},
+		{[]string{"--list", "product_kaos_hitam", "--title", "Kaos Polos Hitam", "--description", "Rp 79.000"}, "interactive", "", "product_kaos_hitam", "6281234567890"},
 		{[]string{"--image", "bukti transfer"}, "image", "bukti transfer", "", "6281234567890"},
 	}
 	for _, c := range cases {
@@ -56,6 +57,9 @@ func TestSendCommand(t *testing.T) {
 			t.Errorf("delivery %d: type %s text %q id %q from %s; want %s %q %q %s", i, m.Type, m.TypedText(), id, m.From, c.typ, c.text, c.id, c.by)
 		}
 	}
+	if _, _, title, desc := got[3].Messages[0].ReplyRef(); title != "Kaos Polos Hitam" || desc != "Rp 79.000" {
+		t.Errorf("list row sent with title %q description %q", title, desc)
+	}
 	if got[0].Messages[0].Contact == nil || got[0].Messages[0].Contact.Profile.Name != "Sari" {
 		t.Error("--name not sent as the contact's profile name")
 	}
@@ -66,6 +70,9 @@ func TestSendCommand(t *testing.T) {
 	// Usage errors.
 	if _, stderr, code := runBalas(t, "", "send", "--button", "a", "--list", "b"); code != 2 || !strings.Contains(stderr, "at most one") {
 		t.Fatalf("two kinds: exit %d %q", code, stderr)
+	}
+	if _, stderr, code := runBalas(t, "", "send", "--description", "Rp 1", "halo"); code != 2 || !strings.Contains(stderr, "--description goes with --list") {
+		t.Fatalf("--description without --list: exit %d %q", code, stderr)
 	}
 	if _, _, code := runBalas(t, "", "send"); code != 2 {
 		t.Fatalf("nothing to send: exit %d", code)

@@ -46,6 +46,7 @@ type Fake struct {
 	ButtonTitle        string
 	ListID             string
 	ListTitle          string
+	ListDescription    string
 	Image              bool
 }
 
@@ -143,7 +144,7 @@ func (f Fake) Body() []byte {
 		m.Type = TypeInteractive
 		m.Context = &fakeContext{From: display, ID: newWamID(key, false)}
 		m.Interactive = &Interactive{Type: InteractiveListReply,
-			ListReply: &ListReply{ID: f.ListID, Title: f.ListTitle}}
+			ListReply: &ListReply{ID: f.ListID, Title: f.ListTitle, Description: f.ListDescription}}
 	case f.Image:
 		m.Type = TypeImage
 		mediaID := randomDigits(16)
