@@ -177,6 +177,7 @@ func TestDryRun(t *testing.T) {
 	w1, err1 := d.Send(context.Background(), "113355779900246", text)
 	w2, _ := d.Send(context.Background(), "113355779900246", buttons)
 	d.Send(context.Background(), "113355779900246", BuildRead("wamid.X", false))
+	d.Send(context.Background(), "113355779900246", BuildRead("wamid.Y", true))
 	if err1 != nil || w1 != "wamid.dryrun.1" || w2 != "wamid.dryrun.2" {
 		t.Fatalf("%q %q %v", w1, w2, err1)
 	}
@@ -184,7 +185,8 @@ func TestDryRun(t *testing.T) {
 	for _, want := range []string{
 		`level=INFO msg="dry run: not sent (no access token)" phone_number_id=113355779900246 to=+6281234567890 type=text text="Halo kak"`,
 		`type="interactive button" text="Lanjut? [1] Order [2] Batal"`,
-		`type="read receipt" text=wamid.X`,
+		`phone_number_id=113355779900246 type="read receipt" wamid=wamid.X`,
+		`type="read receipt and typing indicator" wamid=wamid.Y`,
 		`level=DEBUG msg="dry run body"`,
 	} {
 		if !strings.Contains(out, want) {

@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -27,13 +28,22 @@ func NewDryRun(logger *slog.Logger) Transport {
 func (d *dryRun) Send(ctx context.Context, phoneNumberID string, body []byte) (string, error) {
 	n := d.n.Add(1)
 	s := summarize(body)
-	d.log.InfoContext(ctx, "dry run: not sent (no access token)", "phone_number_id", phoneNumberID,
-		"to", s.to, "type", s.kind, "text", s.text)
+	if s.receipt {
+		// A receipt names the customer's message, not a recipient.
+		d.log.InfoContext(ctx, "dry run: not sent (no access token)", "phone_number_id", phoneNumberID,
+			"type", s.kind, "wamid", s.text)
+	} else {
+		d.log.InfoContext(ctx, "dry run: not sent (no access token)", "phone_number_id", phoneNumberID,
+			"to", s.to, "type", s.kind, "text", s.text)
+	}
 	d.log.DebugContext(ctx, "dry run body", "body", string(body))
 	return "wamid.dryrun." + strconv.FormatInt(n, 10), nil
 }
 
-type summary struct{ to, kind, text string }
+type summary struct {
+	to, kind, text string
+	receipt        bool // a read receipt or typing indicator: text is the customer's wamid
+}
 
 // summarize picks out what a person wants to see of a Graph request body.
 func summarize(body []byte) summary {
@@ -70,7 +80,10 @@ func summarize(body []byte) summary {
 	}
 	switch {
 	case b.Status == "read":
-		s.kind, s.text = "read receipt", b.MessageID
+		s.kind, s.text, s.receipt = "read receipt", b.MessageID, true
+		if bytes.Contains(body, []byte(`"typing_indicator"`)) {
+			s.kind = "read receipt and typing indicator"
+		}
 	case b.Type == "text":
 		s.text = b.Text.Body
 	case b.Type == "interactive":
