@@ -76,14 +76,21 @@ type Event struct {
 // entry, change or messages value does not have the JSON types the Cloud API
 // defines; the error names the path, e.g. "entry[0].changes[1].value: ...".
 func Decode(body []byte) (*Delivery, error) {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, errors.New("webhook: body is not a JSON object")
+	if !isObject(body) {
+		return nil, errNotObject
 	}
 	if d, ok := decodeFast(body); ok {
 		return d, nil
 	}
 	return decodeLayered(body)
+}
+
+var errNotObject = errors.New("webhook: body is not a JSON object")
+
+// isObject reports whether body starts (after white space) like a JSON object.
+func isObject(body []byte) bool {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == '{'
 }
 
 // decodeLayered is the reference decoder: one json.Unmarshal per level
@@ -92,6 +99,9 @@ func Decode(body []byte) (*Delivery, error) {
 // when the body is well-formed; decodeLayered is used for everything else,
 // so that every error (and every unusual body) is handled exactly as here.
 func decodeLayered(body []byte) (*Delivery, error) {
+	if !isObject(body) {
+		return nil, errNotObject
+	}
 	var top struct {
 		Object string            `json:"object"`
 		Entry  []json.RawMessage `json:"entry"`
@@ -192,6 +202,15 @@ func (v *MessagesValue) UnmarshalJSON(b []byte) error {
 	}
 	if fv, ok := decodeMessagesValueFast(b); ok {
 		*v = fv
+		return nil
+	}
+	return v.unmarshalLayered(b)
+}
+
+// unmarshalLayered is UnmarshalJSON without the fast path: the reference
+// the fast path must agree with, and the fallback that gives every error.
+func (v *MessagesValue) unmarshalLayered(b []byte) error {
+	if isNull(b) {
 		return nil
 	}
 	dv, sub, err := decodeMessagesValue(b)
@@ -337,33 +356,10 @@ func decodeFast(body []byte) (*Delivery, bool) {
 	}
 	w := rawWalker{b: body}
 	d := &Delivery{Object: p.Object}
-	seen, n := false, 0
-	end := w.members(w.ws(0), func(key []byte, plain bool, at int) int {
-		if !plain {
-			return -1
-		}
-		if !keyIs(key, "entry") {
-			return w.skip(at)
-		}
-		if seen {
-			return -1
-		}
-		seen = true
-		if w.isNull(at) {
-			return w.skip(at)
-		}
-		return w.elements(at, func(i, at int) int {
-			if i >= len(p.Entry) {
-				return -1
-			}
-			n++
-			if w.isNull(at) {
-				return w.skip(at)
-			}
-			return d.entryFast(&w, &p.Entry[i], at)
-		})
+	end := w.arrayMember(w.ws(0), "entry", len(p.Entry), func(i, at int) int {
+		return d.entryFast(&w, &p.Entry[i], at)
 	})
-	if end < 0 || n != len(p.Entry) {
+	if end < 0 {
 		return nil, false
 	}
 	return d, true
@@ -372,36 +368,9 @@ func decodeFast(body []byte) (*Delivery, bool) {
 // entryFast walks the entry object at w.b[at], whose decoded form is e,
 // adding its changes to d. It returns the end of the object, or -1.
 func (d *Delivery) entryFast(w *rawWalker, e *fastEntry, at int) int {
-	seen, n := false, 0
-	end := w.members(at, func(key []byte, plain bool, at int) int {
-		if !plain {
-			return -1
-		}
-		if !keyIs(key, "changes") {
-			return w.skip(at)
-		}
-		if seen {
-			return -1
-		}
-		seen = true
-		if w.isNull(at) {
-			return w.skip(at)
-		}
-		return w.elements(at, func(j, at int) int {
-			if j >= len(e.Changes) {
-				return -1
-			}
-			n++
-			if w.isNull(at) {
-				return w.skip(at)
-			}
-			return d.changeFast(w, e, &e.Changes[j], at)
-		})
+	return w.arrayMember(at, "changes", len(e.Changes), func(j, at int) int {
+		return d.changeFast(w, e, &e.Changes[j], at)
 	})
-	if end < 0 || n != len(e.Changes) {
-		return -1
-	}
-	return end
 }
 
 // changeFast walks the change object at w.b[at], whose decoded form is c,
@@ -512,7 +481,6 @@ func dropNull[T any](s []T, null func(*T) bool) []T {
 // returns the end of the object, or -1.
 func fillRaws(w *rawWalker, at int, v *fastValue) int {
 	seenMessages, seenStatuses := false, false
-	nMessages, nStatuses := 0, 0
 	end := w.members(at, func(key []byte, plain bool, at int) int {
 		if !plain {
 			return -1
@@ -523,49 +491,87 @@ func fillRaws(w *rawWalker, at int, v *fastValue) int {
 				return -1
 			}
 			seenMessages = true
-			if w.isNull(at) {
-				return w.skip(at)
-			}
-			return w.elements(at, func(k, at int) int {
-				if k >= len(v.Messages) {
-					return -1
-				}
-				nMessages++
-				end := w.skip(at)
-				if end > at && w.b[at] == '{' {
-					v.Messages[k].Raw = clone(w.b[at:end])
-				} else if !w.isNull(at) {
-					return -1
-				}
-				return end
+			return w.array(at, len(v.Messages), func(k, at int) int {
+				return w.object(at, &v.Messages[k].Raw)
 			})
 		case keyIs(key, "statuses"):
 			if seenStatuses {
 				return -1
 			}
 			seenStatuses = true
-			if w.isNull(at) {
-				return w.skip(at)
-			}
-			return w.elements(at, func(k, at int) int {
-				if k >= len(v.Statuses) {
-					return -1
-				}
-				nStatuses++
-				end := w.skip(at)
-				if end > at && w.b[at] == '{' {
-					v.Statuses[k].Raw = clone(w.b[at:end])
-				} else if !w.isNull(at) {
-					return -1
-				}
-				return end
+			return w.array(at, len(v.Statuses), func(k, at int) int {
+				return w.object(at, &v.Statuses[k].Raw)
 			})
 		}
 		return w.skip(at)
 	})
-	if end < 0 || nMessages != len(v.Messages) || nStatuses != len(v.Statuses) {
+	if end < 0 || !seenMessages && len(v.Messages) > 0 || !seenStatuses && len(v.Statuses) > 0 {
 		return -1
 	}
+	return end
+}
+
+// arrayMember walks the object at w.b[at], handing each element of its
+// key name (an array, or null, whose decoded form has n elements) that is
+// not null to each, and skipping the other keys. It returns the end of the
+// object, or -1 when a key is not plain, name repeats, or the array and
+// its decoded form disagree.
+func (w *rawWalker) arrayMember(at int, name string, n int, each func(i, at int) int) int {
+	seen := false
+	end := w.members(at, func(key []byte, plain bool, at int) int {
+		if !plain {
+			return -1
+		}
+		if !keyIs(key, name) {
+			return w.skip(at)
+		}
+		if seen {
+			return -1
+		}
+		seen = true
+		return w.array(at, n, each)
+	})
+	if end < 0 || !seen && n > 0 {
+		return -1
+	}
+	return end
+}
+
+// array walks the array (or null) at w.b[at] whose decoded form has n
+// elements, handing each element that is not null to each. It returns the
+// end of the array, or -1 when the two disagree.
+func (w *rawWalker) array(at, n int, each func(i, at int) int) int {
+	if w.isNull(at) {
+		if n > 0 {
+			return -1
+		}
+		return w.skip(at)
+	}
+	seen := 0
+	end := w.elements(at, func(i, at int) int {
+		if i >= n {
+			return -1
+		}
+		seen++
+		if w.isNull(at) {
+			return w.skip(at)
+		}
+		return each(i, at)
+	})
+	if end < 0 || seen != n {
+		return -1
+	}
+	return end
+}
+
+// object copies the JSON object at w.b[at] into raw and returns its end,
+// or -1 when it is not an object.
+func (w *rawWalker) object(at int, raw *json.RawMessage) int {
+	end := w.skip(at)
+	if end <= at || w.b[at] != '{' {
+		return -1
+	}
+	*raw = clone(w.b[at:end])
 	return end
 }
 

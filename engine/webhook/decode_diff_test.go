@@ -11,8 +11,9 @@ import (
 )
 
 // Differential tests: Decode and MessagesValue.UnmarshalJSON must behave
-// exactly like the original layered implementation kept in
-// decode_ref_test.go (same result, same error text).
+// exactly like the layered implementation alone (decodeLayered,
+// MessagesValue.unmarshalLayered), which is what they were before the fast
+// path and what they fall back to: same result, same error text.
 
 // diffSeeds are bodies that exercise the fast path's fall-back conditions
 // and the corners of the layered decoder.
@@ -99,12 +100,12 @@ func FuzzDecodeMatchesReference(f *testing.F) {
 	})
 }
 
-// checkDecodeMatches compares Decode with refDecode on body. Decode runs on
+// checkDecodeMatches compares Decode with decodeLayered (the reference) on body. Decode runs on
 // a copy that is then overwritten, so a result that aliases the input
-// (refDecode's never does) shows up as a difference.
+// (decodeLayered's never does) shows up as a difference.
 func checkDecodeMatches(t *testing.T, body []byte) {
 	t.Helper()
-	want, wantErr := refDecode(body)
+	want, wantErr := decodeLayered(body)
 	in := bytes.Clone(body)
 	got, gotErr := Decode(in)
 	for i := range in {
@@ -118,11 +119,11 @@ func checkDecodeMatches(t *testing.T, body []byte) {
 	}
 }
 
-// refMessagesValue is MessagesValue with the original UnmarshalJSON.
+// refMessagesValue is MessagesValue decoded by the layered reference only.
 type refMessagesValue MessagesValue
 
 func (v *refMessagesValue) UnmarshalJSON(b []byte) error {
-	return refUnmarshalMessagesValue((*MessagesValue)(v), b)
+	return (*MessagesValue)(v).unmarshalLayered(b)
 }
 
 func checkMessagesValueMatches(t *testing.T, b []byte) {
@@ -134,7 +135,7 @@ func checkMessagesValueMatches(t *testing.T, b []byte) {
 	for i := range in {
 		in[i] = '#'
 	}
-	wantErr := refUnmarshalMessagesValue(&want, b)
+	wantErr := want.unmarshalLayered(b)
 	if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
 		t.Fatalf("UnmarshalJSON(%q)\nerror %v\nwant  %v", b, gotErr, wantErr)
 	}
