@@ -11,10 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // Defaults of ClientOptions.
@@ -31,16 +29,17 @@ type ClientOptions struct {
 	BaseURL     string // default https://graph.facebook.com
 	Version     string // default v25.0
 	AccessToken string
-	// HTTPClient defaults to a client with a 10 s timeout, keep-alive and
-	// 128 idle connections per host.
+	// HTTPClient, when set, makes the calls. By default they go through an
+	// HTTPTransport with its defaults (10 s per call, keep-alive).
 	HTTPClient *http.Client
 }
 
 // Client calls the Graph API's messages endpoint. It is safe for concurrent use.
 type Client struct {
 	base   string
-	http   *http.Client
-	header http.Header // the same for every request; never modified
+	http   *http.Client      // nil: rt makes the calls
+	rt     http.RoundTripper // the default HTTPTransport
+	header http.Header       // the same for every request; never modified
 }
 
 // NewClient makes a Client.
@@ -53,31 +52,26 @@ func NewClient(opts ClientOptions) *Client {
 	if version == "" {
 		version = DefaultVersion
 	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		hc = DefaultHTTPClient()
-	}
-	return &Client{base: base + "/" + version + "/", http: hc, header: http.Header{
+	c := &Client{base: base + "/" + version + "/", http: opts.HTTPClient, header: http.Header{
 		"Authorization": {"Bearer " + opts.AccessToken},
 		"Content-Type":  {"application/json"},
 		"Accept":        {"application/json"},
 	}}
+	if c.http == nil {
+		c.rt = &HTTPTransport{}
+	}
+	return c
 }
 
-// DefaultHTTPClient is the client NewClient uses when none is given.
-func DefaultHTTPClient() *http.Client {
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   128,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 10 * time.Second,
-		ExpectContinueTimeout: time.Second,
+// CloseIdleConnections closes the keep-alive connections not in use.
+func (c *Client) CloseIdleConnections() {
+	if c.http != nil {
+		c.http.CloseIdleConnections()
+		return
 	}
-	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	if t, ok := c.rt.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
 }
 
 // Send POSTs body to /{version}/{phoneNumberID}/messages. It returns Meta's
@@ -93,7 +87,12 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 		return "", err
 	}
 	req.Header = c.header // read-only for net/http (a RoundTripper must not change the request)
-	resp, err := c.http.Do(req)
+	var resp *http.Response
+	if c.http != nil {
+		resp, err = c.http.Do(req)
+	} else {
+		resp, err = c.rt.RoundTrip(req)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -48,11 +48,11 @@ func TestClientSend(t *testing.T) {
 
 	// Default base URL and version.
 	d := NewClient(ClientOptions{})
-	if d.base != "https://graph.facebook.com/v25.0/" || d.http.Timeout != 10*time.Second {
-		t.Errorf("defaults: %q %v", d.base, d.http.Timeout)
+	if d.base != "https://graph.facebook.com/v25.0/" || d.http != nil {
+		t.Errorf("defaults: %q %v", d.base, d.http)
 	}
-	if tr := d.http.Transport.(*http.Transport); tr.MaxIdleConnsPerHost != 128 {
-		t.Errorf("MaxIdleConnsPerHost %d", tr.MaxIdleConnsPerHost)
+	if _, ok := d.rt.(*HTTPTransport); !ok {
+		t.Errorf("default transport %T", d.rt)
 	}
 }
 
