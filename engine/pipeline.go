@@ -191,25 +191,30 @@ func (p *Pipeline) SetBot(b *Bot) { p.bot.Store(b) }
 func (p *Pipeline) Bot() *Bot { return p.bot.Load() }
 
 // Accept durably stores a webhook body and handles it. A nil error means the
-// delivery is committed: it survives a crash from that moment.
+// delivery is committed: it survives a crash from that moment. The body is
+// decoded before the store's single writer is asked for a transaction, so
+// that the serial part of the work is only what must be.
 func (p *Pipeline) Accept(ctx context.Context, body []byte) error {
 	var out outcome
-	var failure error
-	err := p.store.Update(ctx, func(tx Tx) error {
-		out = outcome{}
-		id, err := tx.InsertDelivery(body, true)
-		if err != nil {
-			return err
-		}
-		if err := p.process(tx, id, body, &out); err != nil {
-			failure = err
-			return err // undo everything; the raw body is stored below
-		}
-		return nil
-	})
-	if err != nil && failure != nil {
-		// Handling failed, so that transaction was undone. The delivery
-		// is still Meta's and must be kept: store it raw, with the reason.
+	d, failure := decode(body)
+	var err error
+	if failure == nil {
+		err = p.store.Update(ctx, func(tx Tx) error {
+			out = outcome{}
+			id, err := tx.InsertDelivery(body, true)
+			if err != nil {
+				return err
+			}
+			if err := p.process(tx, id, d, &out); err != nil {
+				failure = err
+				return err // undo everything; the raw body is stored below
+			}
+			return nil
+		})
+	}
+	if failure != nil && (err == nil || errors.Is(err, failure)) {
+		// Handling failed, so nothing of it was kept. The delivery is
+		// still Meta's and must be kept: store it raw, with the reason.
 		err = p.store.Update(ctx, func(tx Tx) error {
 			out = outcome{}
 			id, err := tx.InsertDelivery(body, false)
@@ -296,11 +301,29 @@ var errUndecodable = errors.New("undecodable delivery")
 
 // handle processes one stored, unhandled delivery inside tx.
 func (p *Pipeline) handle(tx Tx, id int64, body []byte, out *outcome) error {
-	err := tx.Savepoint(func() error { return p.process(tx, id, body, out) })
+	d, err := decode(body)
+	if err == nil {
+		err = tx.Savepoint(func() error { return p.process(tx, id, d, out) })
+	}
 	if err != nil {
 		return p.failed(tx, id, err, out)
 	}
 	return tx.MarkProcessed(id)
+}
+
+// decode decodes a webhook body; a body that cannot be decoded (or that
+// makes the decoder panic) is errUndecodable.
+func decode(body []byte) (d *webhook.Delivery, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d, err = nil, fmt.Errorf("%w: decoder panicked: %v", errUndecodable, r)
+		}
+	}()
+	d, err = webhook.Decode(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUndecodable, err)
+	}
+	return d, nil
 }
 
 // failed records why a stored delivery could not be handled. An
@@ -327,7 +350,7 @@ func (p *Pipeline) failed(tx Tx, id int64, err error, out *outcome) error {
 	return tx.MarkFailed(id, err.Error())
 }
 
-func (p *Pipeline) process(tx Tx, inboxID int64, body []byte, out *outcome) (err error) {
+func (p *Pipeline) process(tx Tx, inboxID int64, d *webhook.Delivery, out *outcome) (err error) {
 	defer func() {
 		// A bug must not cost a delivery: a panic becomes a handling
 		// failure, and the raw body is kept with the reason.
@@ -335,10 +358,6 @@ func (p *Pipeline) process(tx Tx, inboxID int64, body []byte, out *outcome) (err
 			err = fmt.Errorf("handling panicked: %v", r)
 		}
 	}()
-	d, err := webhook.Decode(body)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUndecodable, err)
-	}
 	bot := p.bot.Load()
 	now := p.now()
 	for i := range d.Messages {
