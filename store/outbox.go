@@ -185,15 +185,15 @@ func (db *DB) OutboxPending(ctx context.Context) (int64, error) {
 // completeSent gives a sent message its wamid and the furthest status
 // already received for it (?1 wamid, ?2 now, ?3 messages id): status
 // webhooks can arrive before the send's answer is recorded. failed wins and
-// brings Meta's code; no status yet means sent.
+// brings Meta's code; no status yet means sent. Aggregates and scalar
+// lookups on statuses(wamid, status), not a sorted union: SQLite builds a
+// temporary table for the latter on every send, which cost twice as much.
 const completeSent = `UPDATE messages SET wamid = ?1, updated_at = ?2,
-	(status, error_code, error_title) = (SELECT status, code, title FROM (
-		SELECT status, CASE status WHEN 'failed' THEN error_code ELSE 0 END AS code,
-			CASE status WHEN 'failed' THEN error_title ELSE '' END AS title,
-			CASE status WHEN 'failed' THEN 9 WHEN 'played' THEN 4 WHEN 'read' THEN 3 WHEN 'delivered' THEN 2 ELSE 1 END AS rank
-		FROM statuses WHERE ?1 <> '' AND wamid = ?1 AND status IN ('sent', 'delivered', 'read', 'played', 'failed')
-		UNION ALL SELECT 'sent', 0, '', 0)
-		ORDER BY rank DESC LIMIT 1)
+	status = CASE (SELECT max(CASE status WHEN 'failed' THEN 9 WHEN 'played' THEN 4 WHEN 'read' THEN 3
+			WHEN 'delivered' THEN 2 END) FROM statuses WHERE ?1 <> '' AND wamid = ?1)
+		WHEN 9 THEN 'failed' WHEN 4 THEN 'played' WHEN 3 THEN 'read' WHEN 2 THEN 'delivered' ELSE 'sent' END,
+	error_code = coalesce((SELECT error_code FROM statuses WHERE ?1 <> '' AND wamid = ?1 AND status = 'failed'), 0),
+	error_title = coalesce((SELECT error_title FROM statuses WHERE ?1 <> '' AND wamid = ?1 AND status = 'failed'), '')
 	WHERE id = ?3`
 
 // CompleteOutbox records the outcome of a send attempt in one write job. A row

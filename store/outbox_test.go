@@ -197,6 +197,8 @@ func TestCompleteOutboxKeepsEarlierStatuses(t *testing.T) {
 		{"read before delivered", []string{"read", "delivered", "sent"}, "read", 0},
 		{"played", []string{"delivered", "played", "read"}, "played", 0},
 		{"failed wins", []string{"sent", "failed", "delivered"}, "failed", 131026},
+		{"unknown status ignored", []string{"deleted"}, "sent", 0},
+		{"unknown status beside delivered", []string{"delivered", "warning"}, "delivered", 0},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
