@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"testing"
 	"time"
 
@@ -20,8 +19,7 @@ import (
 func BenchmarkSender(b *testing.B) {
 	db := openDB(b, "")
 	fake := newFakeGraph(b, nil)
-	cl := NewClient(ClientOptions{BaseURL: fake.srv.URL, AccessToken: "t",
-		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}})
+	cl := NewClient(ClientOptions{BaseURL: fake.srv.URL, AccessToken: "t"}) // the default HTTPTransport
 	const convs = 200
 	ids := make([]int64, convs)
 	for i := range ids {
