@@ -212,7 +212,7 @@ func (p *Pipeline) Accept(ctx context.Context, body []byte) error {
 			return nil
 		})
 	}
-	if failure != nil && (err == nil || errors.Is(err, failure)) {
+	if failure != nil {
 		// Handling failed, so nothing of it was kept. The delivery is
 		// still Meta's and must be kept: store it raw, with the reason.
 		err = p.store.Update(ctx, func(tx Tx) error {

@@ -37,9 +37,8 @@ type ClientOptions struct {
 // Client calls the Graph API's messages endpoint. It is safe for concurrent use.
 type Client struct {
 	base   string
-	http   *http.Client      // nil: rt makes the calls
-	rt     http.RoundTripper // the default HTTPTransport
-	header http.Header       // the same for every request; never modified
+	http   *http.Client
+	header http.Header // the same for every request; never modified
 }
 
 // NewClient makes a Client.
@@ -52,26 +51,15 @@ func NewClient(opts ClientOptions) *Client {
 	if version == "" {
 		version = DefaultVersion
 	}
-	c := &Client{base: base + "/" + version + "/", http: opts.HTTPClient, header: http.Header{
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: &HTTPTransport{}} // it bounds each call
+	}
+	return &Client{base: base + "/" + version + "/", http: hc, header: http.Header{
 		"Authorization": {"Bearer " + opts.AccessToken},
 		"Content-Type":  {"application/json"},
 		"Accept":        {"application/json"},
 	}}
-	if c.http == nil {
-		c.rt = &HTTPTransport{}
-	}
-	return c
-}
-
-// CloseIdleConnections closes the keep-alive connections not in use.
-func (c *Client) CloseIdleConnections() {
-	if c.http != nil {
-		c.http.CloseIdleConnections()
-		return
-	}
-	if t, ok := c.rt.(interface{ CloseIdleConnections() }); ok {
-		t.CloseIdleConnections()
-	}
 }
 
 // Send POSTs body to /{version}/{phoneNumberID}/messages. It returns Meta's
@@ -87,12 +75,7 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 		return "", err
 	}
 	req.Header = c.header // read-only for net/http (a RoundTripper must not change the request)
-	var resp *http.Response
-	if c.http != nil {
-		resp, err = c.http.Do(req)
-	} else {
-		resp, err = c.rt.RoundTrip(req)
-	}
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return "", err
 	}

@@ -48,11 +48,11 @@ func TestClientSend(t *testing.T) {
 
 	// Default base URL and version.
 	d := NewClient(ClientOptions{})
-	if d.base != "https://graph.facebook.com/v25.0/" || d.http != nil {
-		t.Errorf("defaults: %q %v", d.base, d.http)
+	if d.base != "https://graph.facebook.com/v25.0/" {
+		t.Errorf("default base %q", d.base)
 	}
-	if _, ok := d.rt.(*HTTPTransport); !ok {
-		t.Errorf("default transport %T", d.rt)
+	if _, ok := d.http.Transport.(*HTTPTransport); !ok {
+		t.Errorf("default transport %T", d.http.Transport)
 	}
 }
 
