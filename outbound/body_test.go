@@ -202,3 +202,133 @@ func FuzzBuildRead(f *testing.F) {
 		}
 	})
 }
+
+// envelopeCases are envelopes whose JSON must be what encoding/json writes:
+// every reply kind, empty and escaped strings, nil and empty slices.
+func envelopeCases(t testing.TB) []envelope {
+	var out []envelope
+	for _, c := range fixtureReplies {
+		out = append(out, builtEnvelope(t, c.to, c.reply, c.context))
+	}
+	odd := `"quote" \back\slash <html>&amp; tab	nl
+ ctl` + "\x01\x1f bad\xff sep\u2028\u2029 ❤️"
+	base := envelope{MessagingProduct: "whatsapp", RecipientType: "individual"}
+	add := func(f func(e *envelope)) {
+		e := base
+		f(&e)
+		out = append(out, e)
+	}
+	add(func(e *envelope) {})
+	add(func(e *envelope) { e.To, e.Recipient, e.Type = odd, odd, odd })
+	add(func(e *envelope) { e.Context = &contextRef{}; e.Text = &textBody{} })
+	add(func(e *envelope) { e.Text = &textBody{PreviewURL: true, Body: odd} })
+	add(func(e *envelope) { e.Interactive = &interactive{} })
+	add(func(e *envelope) {
+		e.Interactive = &interactive{Type: odd, Header: &textObj{}, Footer: &textObj{Type: odd, Text: odd},
+			Action: action{Name: odd, Button: odd, Buttons: []replyButton{{}, {Type: odd, Reply: rules.Button{ID: odd, Title: odd}}},
+				Sections:   []section{{}, {Title: odd, Rows: []rules.Row{}}, {Rows: []rules.Row{{}, {ID: odd, Title: odd, Description: odd}}}},
+				Parameters: &ctaParameters{}}}
+	})
+	add(func(e *envelope) {
+		e.Interactive = &interactive{Action: action{Buttons: []replyButton{}, Sections: []section{}}}
+	})
+	add(func(e *envelope) {
+		e.Image, e.Video, e.Audio, e.Document, e.Sticker = &mediaBody{}, &mediaBody{ID: odd}, &mediaBody{Link: odd},
+			&mediaBody{ID: "1", Link: "2", Caption: odd, Filename: odd}, &mediaBody{Caption: "c"}
+	})
+	add(func(e *envelope) { e.Reaction = &reactionBody{}; e.Template = &templateBody{} })
+	add(func(e *envelope) {
+		e.Template = &templateBody{Name: odd, Language: templateLang{Code: odd},
+			Components: []any{map[string]any{"text": odd, "n": 1.5, "list": []any{nil, true}}}}
+	})
+	return out
+}
+
+func builtEnvelope(t testing.TB, to Recipient, r rules.Reply, context string) envelope {
+	t.Helper()
+	b, err := BuildMessage(to, r, context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// BuildMessage writes its bodies by hand; they must be byte for byte what
+// encoding/json writes for the same envelope.
+func TestEnvelopeJSONMatchesEncodingJSON(t *testing.T) {
+	for i, e := range envelopeCases(t) {
+		want, err := marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.appendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("case %d\n got %s\nwant %s", i, got, want)
+		}
+	}
+	bad := envelope{Template: &templateBody{Components: []any{func() {}}}}
+	if _, err := bad.appendJSON(nil); err == nil {
+		t.Error("a template component encoding/json cannot write was accepted")
+	}
+}
+
+func FuzzEnvelopeJSON(f *testing.F) {
+	f.Add("Halo kak", "btn_order", "", true, uint8(0))
+	f.Add("a\"\\\x00\u2028\xff", "", "<&>", false, uint8(255))
+	f.Fuzz(func(t *testing.T, text, id, title string, flag bool, shape uint8) {
+		opt := func(bit uint8, s string) string {
+			if shape&bit != 0 {
+				return s
+			}
+			return ""
+		}
+		e := envelope{MessagingProduct: "whatsapp", RecipientType: "individual", To: opt(1, text), Recipient: opt(2, id), Type: title}
+		if shape&4 != 0 {
+			e.Context = &contextRef{MessageID: id}
+		}
+		if shape&8 != 0 {
+			e.Text = &textBody{PreviewURL: flag, Body: text}
+		}
+		if shape&16 != 0 {
+			in := &interactive{Type: id, Body: textObj{Type: opt(32, title), Text: text}}
+			if flag {
+				in.Header = &textObj{Type: "text", Text: title}
+				in.Footer = &textObj{Text: opt(64, id)}
+			}
+			in.Action = action{Name: opt(128, id), Button: opt(64, title),
+				Buttons:  []replyButton{{Type: "reply", Reply: rules.Button{ID: id, Title: title}}}[:int(shape>>7)],
+				Sections: []section{{Title: opt(32, title), Rows: []rules.Row{{ID: id, Title: text, Description: opt(2, title)}}}}[:int(shape>>6)&1]}
+			if shape&32 != 0 {
+				in.Action.Parameters = &ctaParameters{DisplayText: title, URL: text}
+			}
+			e.Interactive = in
+		}
+		if shape&32 != 0 {
+			e.Document = &mediaBody{ID: opt(1, id), Link: opt(2, text), Caption: opt(4, title), Filename: opt(8, text)}
+		}
+		if shape&64 != 0 {
+			e.Reaction = &reactionBody{MessageID: id, Emoji: title}
+		}
+		if shape&128 != 0 {
+			e.Template = &templateBody{Name: text, Language: templateLang{Code: id}, Components: []any{map[string]any{"t": title}}}
+		}
+		want, err := marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.appendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("got %s\nwant %s", got, want)
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -36,9 +37,10 @@ type ClientOptions struct {
 
 // Client calls the Graph API's messages endpoint. It is safe for concurrent use.
 type Client struct {
-	base   string
-	http   *http.Client
-	header http.Header // the same for every request; never modified
+	base    string
+	baseURL *url.URL // base parsed, when it parses; nil otherwise
+	http    *http.Client
+	header  http.Header // the same for every request; never modified
 }
 
 // NewClient makes a Client.
@@ -55,11 +57,56 @@ func NewClient(opts ClientOptions) *Client {
 	if hc == nil {
 		hc = &http.Client{Transport: &HTTPTransport{}} // it bounds each call
 	}
-	return &Client{base: base + "/" + version + "/", http: hc, header: http.Header{
+	c := &Client{base: base + "/" + version + "/", http: hc, header: http.Header{
 		"Authorization": {"Bearer " + opts.AccessToken},
 		"Content-Type":  {"application/json"},
 		"Accept":        {"application/json"},
 	}}
+	if u, err := url.Parse(c.base); err == nil && u.RawPath == "" && u.Host != "" && u.RawQuery == "" && u.Fragment == "" {
+		c.baseURL = u
+	}
+	return c
+}
+
+// newRequest is http.NewRequestWithContext for the messages endpoint of
+// phoneNumberID. A plain id (digits, as Meta's are) extends the parsed base
+// URL instead of parsing the whole URL again on every call.
+func (c *Client) newRequest(ctx context.Context, phoneNumberID string, body []byte) (*http.Request, error) {
+	if c.baseURL == nil || !plainPathSegment(phoneNumberID) {
+		return http.NewRequestWithContext(ctx, http.MethodPost, c.base+phoneNumberID+"/messages", bytes.NewReader(body))
+	}
+	u := *c.baseURL
+	u.Path += phoneNumberID + "/messages"
+	req := &http.Request{
+		Method:        http.MethodPost,
+		URL:           &u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        c.header,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		GetBody: func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(body)), nil
+		},
+		Host: u.Host,
+	}
+	if len(body) == 0 {
+		req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+	}
+	return req.WithContext(ctx), nil
+}
+
+// plainPathSegment reports whether s is a non-empty path segment that needs
+// no escaping.
+func plainPathSegment(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '.' || c == '~') {
+			return false
+		}
+	}
+	return s != "" && s != "." && s != ".."
 }
 
 // Send POSTs body to /{version}/{phoneNumberID}/messages. It returns Meta's
@@ -70,7 +117,7 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 	if phoneNumberID == "" || strings.ContainsAny(phoneNumberID, "/?#") {
 		return "", &BuildError{Reason: fmt.Sprintf("invalid phone number id %q", phoneNumberID)}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+phoneNumberID+"/messages", bytes.NewReader(body))
+	req, err := c.newRequest(ctx, phoneNumberID, body)
 	if err != nil {
 		return "", err
 	}
