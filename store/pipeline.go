@@ -50,27 +50,33 @@ func fromMS(v int64) time.Time {
 // creating it when new.
 func (tx *Tx) Conversation(phoneNumberID, customer string) (engine.StoredConversation, error) {
 	c := engine.StoredConversation{PhoneNumberID: phoneNumberID, Customer: customer}
-	var session string
-	var handoff, last int64
-	query := `SELECT id, wa_id, user_id, name, state, session, handoff_until, last_inbound_at
-		FROM conversations WHERE phone_number_id = ? AND customer = ?`
-	err := tx.QueryRow(query, phoneNumberID, customer).Scan(&c.ID, &c.WaID, &c.UserID, &c.Name, &c.State, &session, &handoff, &last)
-	if err != nil {
-		now := tx.now.UnixMilli()
-		res, ierr := tx.Exec(`INSERT INTO conversations (phone_number_id, customer, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-			phoneNumberID, customer, now, now)
-		if ierr != nil {
-			return c, fmt.Errorf("load conversation: %v; create it: %w", err, ierr)
+	key := convKey{phoneNumberID, customer}
+	row, ok := tx.cachedConversation(key)
+	if !ok {
+		query := `SELECT id, wa_id, user_id, name, state, session, handoff_until, last_inbound_at
+			FROM conversations WHERE phone_number_id = ? AND customer = ?`
+		err := tx.QueryRow(query, phoneNumberID, customer).Scan(&row.id, &row.waID, &row.userID, &row.name,
+			&row.state, &row.session, &row.handoffUntil, &row.lastIn)
+		if err != nil {
+			now := tx.now.UnixMilli()
+			res, ierr := tx.Exec(`INSERT INTO conversations (phone_number_id, customer, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+				phoneNumberID, customer, now, now)
+			if ierr != nil {
+				return c, fmt.Errorf("load conversation: %v; create it: %w", err, ierr)
+			}
+			c.ID, _ = res.LastInsertId()
+			tx.setConversation(key, &convRow{id: c.ID, session: "{}"})
+			return c, nil
 		}
-		c.ID, _ = res.LastInsertId()
-		return c, nil
+		tx.setConversation(key, &row)
 	}
-	if session != "" && session != "{}" {
-		if err := json.Unmarshal([]byte(session), &c.Session); err != nil {
+	c.ID, c.WaID, c.UserID, c.Name, c.State = row.id, row.waID, row.userID, row.name, row.state
+	if row.session != "" && row.session != "{}" {
+		if err := json.Unmarshal([]byte(row.session), &c.Session); err != nil {
 			return c, fmt.Errorf("conversation %d: session is not JSON: %w", c.ID, err)
 		}
 	}
-	c.HandoffUntil, c.LastInboundAt = fromMS(handoff), fromMS(last)
+	c.HandoffUntil, c.LastInboundAt = fromMS(row.handoffUntil), fromMS(row.lastIn)
 	return c, nil
 }
 
@@ -83,12 +89,20 @@ func (tx *Tx) SaveConversation(c engine.StoredConversation) error {
 			return fmt.Errorf("save conversation %d: session: %w", c.ID, err)
 		}
 	}
-	_, err := tx.Exec(`UPDATE conversations SET wa_id = ?, user_id = ?, name = ?, state = ?, session = ?,
+	row := convRow{id: c.ID, waID: c.WaID, userID: c.UserID, name: c.Name, state: c.State, session: string(session),
+		handoffUntil: ms(c.HandoffUntil), lastIn: ms(c.LastInboundAt)}
+	res, err := tx.Exec(`UPDATE conversations SET wa_id = ?, user_id = ?, name = ?, state = ?, session = ?,
 		handoff_until = ?, last_inbound_at = ?, updated_at = ? WHERE id = ?`,
-		c.WaID, c.UserID, c.Name, c.State, string(session), ms(c.HandoffUntil), ms(c.LastInboundAt), tx.now.UnixMilli(), c.ID)
+		row.waID, row.userID, row.name, row.state, row.session, row.handoffUntil, row.lastIn, tx.now.UnixMilli(), row.id)
 	if err != nil {
 		return fmt.Errorf("save conversation %d: %w", c.ID, err)
 	}
+	key := convKey{c.PhoneNumberID, c.Customer}
+	if n, _ := res.RowsAffected(); n != 1 || key.phoneNumberID == "" {
+		tx.setConversation(key, nil) // not the row Conversation gave: read it again next time
+		return nil
+	}
+	tx.setConversation(key, &row)
 	return nil
 }
 
