@@ -190,13 +190,24 @@ func (p *Pipeline) SetBot(b *Bot) { p.bot.Store(b) }
 // Bot is the rule set in use.
 func (p *Pipeline) Bot() *Bot { return p.bot.Load() }
 
+// ErrNotJSONObject is Accept's answer to a body that is not one JSON object:
+// it is not stored (it cannot be from Meta; the webhook answers 400).
+var ErrNotJSONObject = errors.New("body is not a JSON object")
+
 // Accept durably stores a webhook body and handles it. A nil error means the
 // delivery is committed: it survives a crash from that moment. The body is
 // decoded before the store's single writer is asked for a transaction, so
-// that the serial part of the work is only what must be.
+// that the serial part of the work is only what must be. A body that is not
+// a JSON object is refused with ErrNotJSONObject; one that is but cannot be
+// decoded is stored raw, with the reason.
 func (p *Pipeline) Accept(ctx context.Context, body []byte) error {
 	var out outcome
 	d, failure := decode(body)
+	// Decoding validated the whole body; only a body it refused is checked
+	// again (validating every body first cost as much as storing it).
+	if failure != nil && !webhook.IsJSONObject(body) {
+		return ErrNotJSONObject
+	}
 	var err error
 	if failure == nil {
 		err = p.store.Update(ctx, func(tx Tx) error {

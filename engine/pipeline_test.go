@@ -1,8 +1,10 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -410,8 +412,8 @@ func TestPipelineKeepsDeliveryWhenHandlingPanics(t *testing.T) {
 }
 
 // FuzzPipelineAccept feeds arbitrary webhook bodies through the whole
-// pipeline into SQLite: nothing may panic, and every JSON object must be
-// stored.
+// pipeline into SQLite: nothing may panic, every JSON object must be stored,
+// and anything else refused with ErrNotJSONObject and not stored.
 func FuzzPipelineAccept(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
 	for _, name := range files {
@@ -422,21 +424,52 @@ func FuzzPipelineAccept(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"1","id":"w","type":"interactive"}]}}]}]}`))
+	for _, b := range notObjects {
+		f.Add([]byte(b))
+	}
 	r := newRig(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if !json.Valid(body) {
-			return
-		}
 		// max(id), not count(*): the table grows with every input, and a
 		// count would make each run slower than the last.
 		before := r.count(t, `SELECT COALESCE(max(id), 0) FROM inbox`)
-		if err := r.p.Accept(context.Background(), body); err != nil {
+		err := r.p.Accept(context.Background(), body)
+		after := r.count(t, `SELECT COALESCE(max(id), 0) FROM inbox`)
+		object := json.Valid(body) && bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{"))
+		switch {
+		case object && err != nil:
 			t.Fatalf("accept: %v", err)
-		}
-		if after := r.count(t, `SELECT COALESCE(max(id), 0) FROM inbox`); after != before+1 {
+		case object && after != before+1:
 			t.Fatalf("delivery not stored: last id %d → %d", before, after)
+		case !object && !errors.Is(err, engine.ErrNotJSONObject):
+			t.Fatalf("%q accepted: %v", body, err)
+		case !object && after != before:
+			t.Fatalf("%q stored", body)
 		}
 	})
+}
+
+// notObjects are bodies that are not one JSON object.
+var notObjects = []string{"", "  ", "hello", "null", "[]", `[{"object":"whatsapp_business_account"}]`, `"x"`, "1",
+	`{"object":"whatsapp_business_account"`, `{"a":1}{"b":2}`, `{"a":1} x`, `{"a":tru}`, "{\"a\":\"\xff\x00\"}"}
+
+func TestPipelineRefusesWhatIsNotAJSONObject(t *testing.T) {
+	r := newRig(t)
+	for _, b := range notObjects {
+		if err := r.p.Accept(context.Background(), []byte(b)); !errors.Is(err, engine.ErrNotJSONObject) {
+			t.Errorf("%q: err %v, want ErrNotJSONObject", b, err)
+		}
+	}
+	if n := r.count(t, `SELECT count(*) FROM inbox`); n != 0 {
+		t.Fatalf("%d refused bodies stored", n)
+	}
+	// A JSON object that is not a delivery the decoder understands is
+	// Meta's all the same: stored, with the reason.
+	if err := r.p.Accept(context.Background(), []byte(`{"object":"whatsapp_business_account","entry":"not a list"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.count(t, `SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL`); n != 1 {
+		t.Fatalf("undecodable object: %d rows stored and marked, want 1", n)
+	}
 }
 
 // BenchmarkPipelineAccept measures what the store's writer does per

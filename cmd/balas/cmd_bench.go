@@ -22,6 +22,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/balas-bot/balas/engine"
 	"github.com/balas-bot/balas/engine/webhook"
 	"github.com/balas-bot/balas/store"
 )
@@ -234,6 +235,9 @@ func benchIngest(ctx context.Context, o benchOptions) (benchResult, error) {
 type storeOnly struct{ db *store.DB }
 
 func (s storeOnly) Accept(ctx context.Context, body []byte) error {
+	if !webhook.IsJSONObject(body) {
+		return engine.ErrNotJSONObject
+	}
 	_, err := s.db.StoreDelivery(ctx, body)
 	return err
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -16,13 +15,15 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/balas-bot/balas/engine"
 	"github.com/balas-bot/balas/engine/webhook"
 )
 
 // maxWebhookBody is Meta's documented maximum webhook payload (3 MB).
 const maxWebhookBody = 3 << 20
 
-// intake durably stores a webhook body; nil means it survives a crash.
+// intake durably stores a webhook body; nil means it survives a crash. A
+// body that is not a JSON object is refused with engine.ErrNotJSONObject.
 type intake interface {
 	Accept(ctx context.Context, body []byte) error
 }
@@ -144,19 +145,14 @@ func (s *server) receiveBody(ctx context.Context, w http.ResponseWriter, r *http
 		}
 	}
 
-	if !isJSONObject(body) {
-		return http.StatusBadRequest, "body is not a JSON object"
-	}
 	if err := s.intake.Accept(ctx, body); err != nil {
+		if errors.Is(err, engine.ErrNotJSONObject) {
+			return http.StatusBadRequest, "body is not a JSON object"
+		}
 		s.log.Error("webhook delivery could not be stored; Meta will retry it", "err", err)
 		return http.StatusServiceUnavailable, "could not store the delivery; retry later"
 	}
 	return http.StatusOK, ""
-}
-
-func isJSONObject(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
 func (s *server) readyz(c *gin.Context) {

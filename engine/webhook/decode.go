@@ -87,6 +87,12 @@ func Decode(body []byte) (*Delivery, error) {
 
 var errNotObject = errors.New("webhook: body is not a JSON object")
 
+// IsJSONObject reports whether body is one valid JSON object. A body that
+// Decode accepts always is one.
+func IsJSONObject(body []byte) bool {
+	return isObject(body) && json.Valid(body)
+}
+
 // isObject reports whether body starts (after white space) like a JSON object.
 func isObject(body []byte) bool {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
