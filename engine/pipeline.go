@@ -476,8 +476,10 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 			replies = 0
 		}
 		out.logs = append(out.logs, func() {
-			p.log.Info("message handled", "wamid", wamid, "conversation_id", convID, "type", typ,
-				"outcome", outcome, "rule", rule, "replies", replies)
+			// LogAttrs: one line per message, without boxing each value.
+			p.log.LogAttrs(context.Background(), slog.LevelInfo, "message handled", slog.String("wamid", wamid),
+				slog.Int64("conversation_id", convID), slog.String("type", typ), slog.String("outcome", outcome),
+				slog.String("rule", rule), slog.Int("replies", replies))
 		})
 	}
 

@@ -40,7 +40,8 @@ type Client struct {
 	base    string
 	baseURL *url.URL // base parsed, when it parses; nil otherwise
 	http    *http.Client
-	header  http.Header // the same for every request; never modified
+	rt      http.RoundTripper // the default transport, called directly; nil with ClientOptions.HTTPClient
+	header  http.Header       // the same for every request; never modified
 }
 
 // NewClient makes a Client.
@@ -54,10 +55,12 @@ func NewClient(opts ClientOptions) *Client {
 		version = DefaultVersion
 	}
 	hc := opts.HTTPClient
+	var rt http.RoundTripper
 	if hc == nil {
-		hc = &http.Client{Transport: &HTTPTransport{}} // it bounds each call
+		rt = &HTTPTransport{} // it bounds each call
+		hc = &http.Client{Transport: rt}
 	}
-	c := &Client{base: base + "/" + version + "/", http: hc, header: http.Header{
+	c := &Client{base: base + "/" + version + "/", http: hc, rt: rt, header: http.Header{
 		"Authorization": {"Bearer " + opts.AccessToken},
 		"Content-Type":  {"application/json"},
 		"Accept":        {"application/json"},
@@ -97,6 +100,21 @@ func (c *Client) newRequest(ctx context.Context, phoneNumberID string, body []by
 	return req.WithContext(ctx), nil
 }
 
+// do sends req. The default transport is called directly: http.Client's
+// Do would copy the headers of every request in case of a redirect (Graph
+// API POSTs are never redirected; a 3xx is an error like any non-2xx) and
+// adds nothing else balas uses. Errors are wrapped as Do wraps them.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	if c.rt == nil {
+		return c.http.Do(req)
+	}
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
+	}
+	return resp, nil
+}
+
 // plainPathSegment reports whether s is a non-empty path segment that needs
 // no escaping.
 func plainPathSegment(s string) bool {
@@ -122,7 +140,7 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 		return "", err
 	}
 	req.Header = c.header // read-only for net/http (a RoundTripper must not change the request)
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return "", err
 	}
@@ -135,6 +153,9 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 		return "", parseError(resp.StatusCode, resp.Header, answer)
 	}
 	// Accepted. Never turn a 2xx into an error: a retry would send twice.
+	if !bytes.Contains(answer, []byte(`"messages"`)) {
+		return "", nil // {"success":true}: a receipt or typing indicator
+	}
 	var ok struct {
 		Messages []struct {
 			ID string `json:"id"`

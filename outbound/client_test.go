@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +232,40 @@ func TestNewRequestMatchesNetHTTP(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The default transport is called without http.Client; errors must read
+// the same either way, and a client the caller gives is the one used.
+func TestClientCallPaths(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: every call fails to connect
+	var direct, viaClient error
+	_, direct = NewClient(ClientOptions{BaseURL: "http://" + addr}).Send(context.Background(), "1", []byte(`{}`))
+	_, viaClient = NewClient(ClientOptions{BaseURL: "http://" + addr, HTTPClient: &http.Client{}}).Send(context.Background(), "1", []byte(`{}`))
+	var ue1, ue2 *url.Error
+	if !errors.As(direct, &ue1) || !errors.As(viaClient, &ue2) || ue1.Op != ue2.Op || ue1.URL != ue2.URL {
+		t.Fatalf("errors differ in shape:\n direct: %#v\n client: %#v", direct, viaClient)
+	}
+	if Classify(direct) != Classify(viaClient) {
+		t.Fatalf("classified %v directly, %v through http.Client", Classify(direct), Classify(viaClient))
+	}
+
+	calls := 0
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"messages":[{"id":"wamid.X"}]}`)), Header: http.Header{}}, nil
+	})}
+	id, err := NewClient(ClientOptions{HTTPClient: hc}).Send(context.Background(), "1", []byte(`{}`))
+	if err != nil || id != "wamid.X" || calls != 1 {
+		t.Fatalf("own client: id %q, err %v, %d calls", id, err, calls)
 	}
 }

@@ -55,7 +55,7 @@ func okHandler(w http.ResponseWriter, r *http.Request) {
 // client returns a Client on tr that sends to g.
 func (g *graphStub) client(tr *HTTPTransport) *Client {
 	c := NewClient(ClientOptions{BaseURL: g.srv.URL, AccessToken: "tok"})
-	c.http = &http.Client{Transport: tr}
+	c.rt = tr
 	return c
 }
 
@@ -237,7 +237,7 @@ func TestHTTPTransportAnswerUntilEOF(t *testing.T) {
 		}
 	}()
 	c := NewClient(ClientOptions{BaseURL: "http://" + ln.Addr().String()})
-	c.http = &http.Client{Transport: &HTTPTransport{Proxy: noProxy}}
+	c.rt = &HTTPTransport{Proxy: noProxy}
 	for i := range 2 {
 		if w, err := c.Send(context.Background(), "1", []byte(`{}`)); err != nil || w != "wamid.OK" {
 			t.Fatalf("call %d: %q %v", i, w, err)
@@ -327,7 +327,7 @@ func TestHTTPTransportProxyGoesThroughNetHTTP(t *testing.T) {
 	defer proxy.Close()
 	pu, _ := url.Parse(proxy.URL)
 	c := NewClient(ClientOptions{BaseURL: "http://graph.example.invalid"})
-	c.http = &http.Client{Transport: &HTTPTransport{Proxy: http.ProxyURL(pu)}}
+	c.rt = &HTTPTransport{Proxy: http.ProxyURL(pu)}
 	if w, err := c.Send(context.Background(), "1", []byte(`{}`)); err != nil || w != "wamid.OK" {
 		t.Fatalf("through the proxy: %q %v", w, err)
 	}
@@ -339,7 +339,7 @@ func TestHTTPTransportProxyGoesThroughNetHTTP(t *testing.T) {
 func TestHTTPTransportRefusesHeaderInjection(t *testing.T) {
 	g := newGraphStub(t, false, okHandler)
 	c := NewClient(ClientOptions{BaseURL: g.srv.URL, AccessToken: "tok\r\nX-Evil: 1"})
-	c.http = &http.Client{Transport: &HTTPTransport{Proxy: noProxy}}
+	c.rt = &HTTPTransport{Proxy: noProxy}
 	if _, err := c.Send(context.Background(), "1", []byte(`{}`)); err == nil || strings.Contains(err.Error(), "Evil") {
 		t.Fatalf("token with a newline: %v", err)
 	}
