@@ -55,8 +55,7 @@ type Options struct {
 type DB struct {
 	path  string
 	now   func() time.Time
-	write *sql.DB   // exactly one connection…
-	conn  *sql.Conn // …held by the writer goroutine for its whole life
+	write *sql.DB // exactly one connection, the writer's
 	read  *sql.DB
 
 	jobs       chan job
@@ -65,6 +64,7 @@ type DB struct {
 	gap        time.Duration        // the longest wait for the next job
 	stmts      map[string]*sql.Stmt // prepared on the write pool; writer goroutine only
 	unprepared map[string]bool      // queries seen in a transaction, prepared after its commit
+	raw        rawStmts             // Exec statements prepared on the driver connection
 
 	onQueued atomic.Pointer[func([]OutboxItem)] // told of outbox items after their commit
 	convs    convCache                          // writer goroutine only
@@ -170,6 +170,7 @@ func (db *DB) Close() error {
 	for _, s := range db.stmts {
 		s.Close()
 	}
+	db.closeRaw()
 	err := db.write.Close()
 	if rerr := db.read.Close(); err == nil {
 		err = rerr
@@ -283,12 +284,18 @@ func (db *DB) commit(batch []job, results []error) {
 	}
 	ctx := context.Background()
 	for {
-		sqlTx, err := db.write.BeginTx(ctx, nil)
+		conn, err := db.write.Conn(ctx)
 		if err != nil {
 			failAll(fmt.Errorf("store: begin transaction: %w", err))
 			return
 		}
-		tx := &Tx{tx: sqlTx, db: db, now: db.now(), local: map[string]*sql.Stmt{}}
+		sqlTx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			conn.Close()
+			failAll(fmt.Errorf("store: begin transaction: %w", err))
+			return
+		}
+		tx := &Tx{tx: sqlTx, conn: conn, db: db, now: db.now(), local: map[string]*sql.Stmt{}}
 		if err := tx.checkDataVersion(); err != nil {
 			db.convs.reset() // cannot tell whether the cache is current: do without it
 		}
@@ -304,13 +311,17 @@ func (db *DB) commit(batch []job, results []error) {
 			}
 		}
 		if failed {
-			if err := sqlTx.Rollback(); err != nil {
+			err := sqlTx.Rollback()
+			conn.Close() // back to the pool
+			if err != nil {
 				failAll(fmt.Errorf("store: roll back a failed job: %w", err))
 				return
 			}
 			continue
 		}
-		if err := sqlTx.Commit(); err != nil {
+		err = sqlTx.Commit()
+		conn.Close() // back to the pool
+		if err != nil {
 			failAll(fmt.Errorf("store: commit: %w", err)) // a job that failed on its own keeps its error
 			return
 		}
@@ -336,6 +347,7 @@ func (db *DB) commit(batch []job, results []error) {
 // Tx is the writer's transaction as one job sees it.
 type Tx struct {
 	tx    *sql.Tx
+	conn  *sql.Conn // the connection tx runs on, for execRaw
 	db    *DB
 	now   time.Time
 	local map[string]*sql.Stmt // statements of this transaction
@@ -398,6 +410,9 @@ func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
 
 // Exec runs a statement; statements are prepared once and reused.
 func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	if res, ok, err := tx.execRaw(query, args); ok {
+		return res, err
+	}
 	s, err := tx.stmt(query)
 	if err != nil {
 		return nil, err

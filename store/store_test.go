@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -237,5 +238,58 @@ func TestBatchRerunsWithoutTheFailedJob(t *testing.T) {
 	defer mu.Unlock()
 	if got := strings.Join(handed, " "); got != "a c e" {
 		t.Fatalf("handed on %q, want the items of a, c and e once each", got)
+	}
+}
+
+// Exec runs statements on the driver connection for the argument types
+// balas uses and through database/sql for any other; both must store the
+// same values.
+func TestExecArgumentTypes(t *testing.T) {
+	db := openTest(t, "")
+	type row struct {
+		a    any
+		want string
+	}
+	rows := []row{
+		{int(-7), "-7"}, {int32(8), "8"}, {int64(1) << 40, "1099511627776"}, {"teks ✓", "teks ✓"}, {[]byte("blob"), "blob"},
+		{nil, "<nil>"}, {true, "1"}, {2.5, "2.5"}, {sql.NullInt64{Int64: 9, Valid: true}, "9"}, {sql.NullInt64{}, "<nil>"},
+		{sql.NullString{String: "s", Valid: true}, "s"}, {sql.NullString{}, "<nil>"},
+		{uint16(65535), "65535"}, {int8(-3), "-3"}, // not converted by Exec itself: database/sql does it
+	}
+	err := db.Write(context.Background(), func(tx *Tx) error {
+		if _, err := tx.Exec(`CREATE TABLE args (i INTEGER PRIMARY KEY, v)`); err != nil {
+			return err
+		}
+		for i, r := range rows {
+			res, err := tx.Exec(`INSERT INTO args (i, v) VALUES (?, ?)`, i+1, r.a)
+			if err != nil {
+				return fmt.Errorf("%T: %w", r.a, err)
+			}
+			if id, _ := res.LastInsertId(); id != int64(i+1) {
+				return fmt.Errorf("%T: last insert id %d, want %d", r.a, id, i+1)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return fmt.Errorf("%T: %d rows affected", r.a, n)
+			}
+		}
+		if _, err := tx.Exec(`INSERT INTO nowhere VALUES (1)`); err == nil || !strings.Contains(err.Error(), "nowhere") {
+			return fmt.Errorf("a statement that cannot be prepared: err %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rows {
+		var v any
+		if err := db.Reader().QueryRow(`SELECT v FROM args WHERE i = ?`, i+1).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if b, ok := v.([]byte); ok {
+			v = string(b)
+		}
+		if got := fmt.Sprint(v); got != r.want {
+			t.Errorf("%T %v stored as %q, want %q", r.a, r.a, got, r.want)
+		}
 	}
 }

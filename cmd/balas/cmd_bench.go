@@ -59,6 +59,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.DurationVar(&o.replyWait, "reply-timeout", 60*time.Second, "how long to wait for every reply (e2e)")
 	verbose := fs.Bool("v", false, "show the server's logs")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the run to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: balas bench [flags]")
 		fmt.Fprintln(fs.Output())
@@ -96,6 +97,13 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			if err := writeHeapProfile(*memProfile); err != nil {
+				fmt.Fprintf(stderr, "balas bench: %v\n", err)
+			}
+		}()
 	}
 	var res benchResult
 	cpu0, wall0 := cpuTime(), time.Now()
@@ -356,4 +364,18 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// writeHeapProfile writes the allocation profile (every allocation since
+// the start, by bytes and by count: go tool pprof -sample_index=alloc_space).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
