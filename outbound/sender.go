@@ -215,6 +215,10 @@ type conv struct {
 
 const loadBatch = 1000
 
+// executorIdle is how long a goroutine that sent something waits for the
+// next attempt before it exits.
+const executorIdle = 5 * time.Second
+
 // Run sends pending rows until ctx ends: every pending row at start (a
 // restart resumes where the last run stopped), then the new ones after each
 // Wake. It returns after the sends in flight have finished and been recorded.
@@ -226,6 +230,41 @@ func (s *Sender) Run(ctx context.Context) error {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var lastID int64
+
+	// Each attempt runs on its own goroutine, so that one waiting for its
+	// number's rate limit or for a slow answer never holds up another
+	// conversation. A goroutine that finished one stays a while for the
+	// next instead of exiting: a new goroutine's stack grows, by copying,
+	// to what a send needs, and that cost as much as building the body.
+	type task struct {
+		it         store.OutboxItem
+		pairErrors int
+	}
+	tasks := make(chan task) // unbuffered: taken only by an idle executor
+	run := func(t task) {
+		r := s.attempt(ctx, t.it, t.pairErrors)
+		select {
+		case results <- r:
+		case <-stop:
+		}
+	}
+	executor := func(t task) {
+		defer wg.Done()
+		run(t)
+		idle := time.NewTimer(executorIdle)
+		defer idle.Stop()
+		for {
+			select {
+			case t := <-tasks:
+				run(t)
+				idle.Reset(executorIdle)
+			case <-idle.C:
+				return
+			case <-stop:
+				return
+			}
+		}
+	}
 
 	dispatch := func(c *conv) {
 		if c.busy || len(c.queue) == 0 {
@@ -243,15 +282,13 @@ func (s *Sender) Run(ctx context.Context) error {
 			})
 			return
 		}
-		wg.Add(1)
-		go func(it store.OutboxItem, pairErrors int) {
-			defer wg.Done()
-			r := s.attempt(ctx, it, pairErrors)
-			select {
-			case results <- r:
-			case <-stop:
-			}
-		}(head, c.pairErrors)
+		t := task{head, c.pairErrors}
+		select {
+		case tasks <- t: // an idle executor takes it
+		default:
+			wg.Add(1)
+			go executor(t)
+		}
 	}
 
 	// add queues an item behind its conversation's earlier ones. Stored

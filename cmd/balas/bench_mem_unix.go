@@ -1,0 +1,18 @@
+//go:build unix
+
+package main
+
+import "syscall"
+
+// offHeap returns size bytes of anonymous memory the Go collector does not
+// manage (never freed: the bench process exits after one run).
+func offHeap(size int) []byte {
+	if size == 0 {
+		return nil
+	}
+	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return make([]byte, size)
+	}
+	return b
+}
