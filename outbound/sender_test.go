@@ -976,3 +976,28 @@ func TestSenderResendsRecordedReceiptsAtStart(t *testing.T) {
 		t.Fatalf("requests\n %s\nwant\n %s", strings.Join(got, "|"), want)
 	}
 }
+
+// Goroutines that sent something wait a while for the next attempt; they
+// must neither hold up a shutdown nor be needed by the next sends.
+func TestSenderIdleExecutorsDoNotDelayShutdown(t *testing.T) {
+	db := openDB(t, "")
+	f := newFakeGraph(t, nil)
+	s := NewSender(db, f.client(), testOptions())
+	stop := runSender(t, s)
+	for i := range 20 {
+		enqueueText(t, db, fmt.Sprint("62811", i%5), fmt.Sprint("first ", i))
+	}
+	waitDone(t, db)
+	for i := range 20 { // reuses the goroutines of the first round
+		enqueueText(t, db, fmt.Sprint("62811", i%5), fmt.Sprint("second ", i))
+	}
+	waitDone(t, db)
+	if n := len(f.requests()); n != 40 {
+		t.Fatalf("%d requests, want 40", n)
+	}
+	start := time.Now()
+	stop()
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Run took %v to return with idle senders (they wait %v for work)", d, executorIdle)
+	}
+}
