@@ -456,3 +456,30 @@ func (g *gen) status() {
 		g.b.WriteString(genStatuses[g.r.IntN(len(genStatuses))])
 	}
 }
+
+// decodeCommon must take the deliveries it was written for (else balas
+// silently pays for the slower paths) and give up on the others; whatever
+// it takes, it decodes as decodeLayered does.
+func TestDecodeCommonTakesTheCommonShapes(t *testing.T) {
+	common := map[string]bool{"text.json": true, "text_unicode.json": true, "button_reply.json": true,
+		"list_reply.json": true, "template_button.json": true, "reply_context.json": true}
+	for _, name := range fixtureNames(t) {
+		body := readFixture(t, name)
+		d, ok := decodeCommon(body)
+		if ok != common[name] {
+			t.Errorf("%s: decodeCommon took it: %v, want %v", name, ok, common[name])
+		}
+		if ok {
+			want, err := decodeLayered(body)
+			if err != nil || !reflect.DeepEqual(d, want) {
+				t.Errorf("%s: decodeCommon\n got %s\nwant %s (%v)", name, dump(d), dump(want), err)
+			}
+		}
+	}
+	for _, f := range []Fake{{From: budi, UserID: budiUID, Name: "Budi 🌸", Text: "halo / é \" \\ \u2028"},
+		{UserID: budiUID, ListID: "l", ListTitle: "t"}, {From: budi, ButtonID: "b", ButtonTitle: "B"}} {
+		if _, ok := decodeCommon(f.Body()); !ok {
+			t.Errorf("decodeCommon gave up on %s", f.Body())
+		}
+	}
+}
