@@ -196,6 +196,11 @@ const completeSent = `UPDATE messages SET wamid = ?1, updated_at = ?2,
 	error_title = coalesce((SELECT error_title FROM statuses WHERE ?1 <> '' AND wamid = ?1 AND status = 'failed'), '')
 	WHERE id = ?3`
 
+// completeSentNoStatus is completeSent for a wamid no status was received
+// for (it changes nothing otherwise).
+const completeSentNoStatus = `UPDATE messages SET wamid = ?1, updated_at = ?2, status = 'sent', error_code = 0, error_title = ''
+	WHERE id = ?3 AND NOT EXISTS (SELECT 1 FROM statuses WHERE ?1 <> '' AND wamid = ?1)`
+
 // CompleteOutbox records the outcome of a send attempt in one write job. A row
 // that is no longer pending is left as it is (an outcome is recorded once).
 // For a sent message the messages row gets its wamid and status 'sent', or the
@@ -248,7 +253,16 @@ func (db *DB) CompleteOutbox(ctx context.Context, r OutboxResult) error {
 			}
 			return nil
 		}
-		// Sent: take the furthest status already received for this wamid.
+		// Sent. Nearly always no status has arrived yet: one probe of
+		// statuses decides that, and the message is simply sent.
+		res, err = tx.Exec(completeSentNoStatus, r.Wamid, now, msgID.Int64)
+		if err != nil {
+			return fmt.Errorf("complete outbox %d: update message: %w", r.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		// Statuses came first: take the furthest one received for this wamid.
 		if _, err := tx.Exec(completeSent, r.Wamid, now, msgID.Int64); err != nil {
 			return fmt.Errorf("complete outbox %d: update message: %w", r.ID, err)
 		}

@@ -235,6 +235,18 @@ func TestCompleteOutboxKeepsEarlierStatuses(t *testing.T) {
 func TestStatusQueryUsesIndex(t *testing.T) {
 	db := openTest(t, "")
 	q := strings.NewReplacer("?1", "'read'", "?2", "0", "?3", "''", "?4", "0", "?5", "'wamid.x'").Replace(applyStatus)
+	if got := queryPlan(t, db, q); !strings.Contains(got, "USING INDEX messages_out_wamid") {
+		t.Fatalf("status update plan %q, want a search using messages_out_wamid", got)
+	}
+	// Every send's outcome probes statuses: a search, never a scan.
+	q = strings.NewReplacer("?1", "'wamid.x'", "?2", "0", "?3", "1").Replace(completeSentNoStatus)
+	if got := queryPlan(t, db, q); strings.Contains(got, "SCAN") || !strings.Contains(got, "SEARCH statuses USING") {
+		t.Fatalf("send outcome plan %q, want searches only", got)
+	}
+}
+
+func queryPlan(t *testing.T, db *DB, q string) string {
+	t.Helper()
 	rows, err := db.Reader().Query("EXPLAIN QUERY PLAN " + q)
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +261,5 @@ func TestStatusQueryUsesIndex(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
-	if got := strings.Join(plan, "; "); !strings.Contains(got, "USING INDEX messages_out_wamid") {
-		t.Fatalf("status update plan %q, want a search using messages_out_wamid", got)
-	}
+	return strings.Join(plan, "; ")
 }
