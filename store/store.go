@@ -215,7 +215,7 @@ func (db *DB) writer() {
 	results := make([]error, 0, db.maxBatch)
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
-	var lastCommit time.Duration // how long the last batch took to run and commit
+	var lastRun time.Duration // how long the jobs of the last batch took to run
 	for {
 		var first job
 		select {
@@ -225,14 +225,14 @@ func (db *DB) writer() {
 			for {
 				select {
 				case j := <-db.jobs:
-					db.commit(append(batch[:0], j), results[:0])
+					_ = db.commit(append(batch[:0], j), results[:0])
 				default:
 					return
 				}
 			}
 		}
 		batch = append(batch[:0], first)
-		lg := lingerFor(db.linger, lastCommit)
+		lg := lingerFor(db.linger, lastRun)
 		deadline, gap := time.Now().Add(lg), lg/4
 	fill:
 		for len(batch) < db.maxBatch {
@@ -260,34 +260,33 @@ func (db *DB) writer() {
 				break fill
 			}
 		}
-		start := time.Now()
-		db.commit(batch, results[:0])
-		lastCommit = time.Since(start)
+		lastRun = db.commit(batch, results[:0])
 	}
 }
 
 // lingerFor is how long the writer waits for a batch to fill, given the
-// base wait and how long the last batch took to run and commit: half of
-// that, between base and 4×base. Where jobs are cheap (storing raw
-// deliveries) batches commit after about base and the webhook's callers,
-// who wait for the commit, are answered sooner; where each job does much
-// (deciding and queueing replies) the writer waits longer and commits
-// about twice as many jobs at once, which measured about 10 % less CPU per
-// message at saturation than a fixed 250 µs. A fixed 1 ms did as well there
-// but halved the intake's throughput, whose callers then spent most of
-// their time waiting.
-func lingerFor(base, lastCommit time.Duration) time.Duration {
+// base wait and how long the jobs of the last batch took to run (without
+// the commit's writes and fsync): that long, between base and 4×base. Where
+// jobs are cheap (storing raw deliveries) batches commit after base, and
+// the webhook's callers, who wait for the commit, are answered sooner;
+// where each job does much (deciding and queueing replies) the writer waits
+// longer and commits about twice as many jobs at once, which measured about
+// 10 % less CPU per message at saturation than a fixed 250 µs. A fixed 1 ms
+// did as well there but halved the intake's throughput, whose callers then
+// spent most of their time waiting.
+func lingerFor(base, lastRun time.Duration) time.Duration {
 	if base <= 0 {
 		return base
 	}
-	return max(base, min(lastCommit/2, 4*base))
+	return max(base, min(lastRun, 4*base))
 }
 
 // commit runs a batch of jobs in one transaction. Jobs run without
 // savepoints (two statements each saved): when one fails, the transaction is
 // rolled back and the batch runs again without it, so a failing job never
 // takes the others down. Failures are rare; the common path pays nothing.
-func (db *DB) commit(batch []job, results []error) {
+// It returns how long the jobs took to run, the last time they ran.
+func (db *DB) commit(batch []job, results []error) (run time.Duration) {
 	results = results[:0]
 	for range batch {
 		results = append(results, nil)
@@ -318,6 +317,7 @@ func (db *DB) commit(batch []job, results []error) {
 			db.convs.reset() // cannot tell whether the cache is current: do without it
 		}
 		failed := false
+		start := time.Now()
 		for i, j := range batch {
 			if results[i] != nil {
 				continue // failed in an earlier run of this batch
@@ -337,6 +337,7 @@ func (db *DB) commit(batch []job, results []error) {
 			}
 			continue
 		}
+		run = time.Since(start)
 		err = sqlTx.Commit()
 		conn.Close() // back to the pool
 		if err != nil {
@@ -360,6 +361,7 @@ func (db *DB) commit(batch []job, results []error) {
 		}
 		delete(db.unprepared, q)
 	}
+	return run
 }
 
 // Tx is the writer's transaction as one job sees it.

@@ -298,8 +298,8 @@ func TestLingerFollowsTheWorkOfABatch(t *testing.T) {
 	const us = time.Microsecond
 	for _, c := range []struct{ base, last, want time.Duration }{
 		{250 * us, 0, 250 * us},           // the first batch
-		{250 * us, 300 * us, 250 * us},    // cheap jobs: the base
-		{250 * us, 1200 * us, 600 * us},   // half the last batch
+		{250 * us, 100 * us, 250 * us},    // cheap jobs: the base
+		{250 * us, 600 * us, 600 * us},    // as long as the last batch ran
 		{250 * us, 10000 * us, 1000 * us}, // at most four times the base
 		{-1, 5000 * us, -1},               // no lingering stays none
 		{0, 5000 * us, 0},                 // (Open turns 0 into the default)
