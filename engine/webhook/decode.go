@@ -79,12 +79,8 @@ func Decode(body []byte) (*Delivery, error) {
 	if !isObject(body) {
 		return nil, errNotObject
 	}
-	// Status deliveries (three for every reply balas sends) are not
-	// decodeCommon's; they skip its attempt.
-	if !bytes.Contains(body, []byte(`"statuses"`)) {
-		if d, ok := decodeCommon(body); ok {
-			return d, nil
-		}
+	if d, ok := decodeCommon(body); ok {
+		return d, nil
 	}
 	if d, ok := decodeFast(body); ok {
 		return d, nil

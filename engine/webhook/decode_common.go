@@ -9,14 +9,15 @@ import (
 // The common path.
 //
 // Nearly every delivery balas receives is one customer message of a few
-// kinds: text, a tapped reply button or list row, a template button. For
+// kinds (text, a tapped reply button or list row, a template button) or a
+// status of a reply (sent, delivered, read: three for every reply). For
 // those, decodeCommon reads the body with a small hand-written parser
 // instead of json.Unmarshal's reflection, which cost more than storing the
 // message. It handles only that shape and gives up (ok == false) on
 // anything else, leaving the body to decodeFast and decodeLayered:
 //   - a body json.Valid rejects (so a body it accepts is valid JSON);
 //   - a change whose field is not "messages" or whose value is missing or
-//     null; statuses and errors in a value;
+//     null; errors in a value, a message or a status;
 //   - a message with any field other than from, from_user_id, id,
 //     timestamp, type, text, interactive (button_reply, list_reply),
 //     button and context (from, id);
@@ -44,6 +45,10 @@ var (
 	commonReplyKeys       = []string{"id", "title", "description"}
 	commonButtonKeys      = []string{"payload", "text"}
 	commonContextKeys     = []string{"from", "id", "forwarded", "frequently_forwarded", "referred_product"}
+	commonStatusKeys      = []string{"id", "status", "timestamp", "recipient_id", "recipient_user_id", "recipient_type", "recipient_participant_id", "biz_opaque_callback_data", "conversation", "pricing", "errors"}
+	commonConvKeys        = []string{"id", "expiration_timestamp", "origin"}
+	commonOriginKeys      = []string{"type"}
+	commonPricingKeys     = []string{"billable", "pricing_model", "type", "category"}
 )
 
 // commonParser reads valid JSON (json.Valid accepted it).
@@ -182,6 +187,7 @@ func (p *commonParser) value(at int, entryID string, d *Delivery) bool {
 	var md Metadata
 	var contacts []Contact
 	var messages []Message
+	var statuses []Status
 	var product string
 	end := p.fields(at, commonValueKeys, func(k, at int) int {
 		switch k {
@@ -205,7 +211,12 @@ func (p *commonParser) value(at int, entryID string, d *Delivery) bool {
 				messages = append(messages, Message{})
 				return p.message(at, &messages[len(messages)-1])
 			})
-		default: // statuses, errors
+		case 4:
+			return p.list(at, func(at int) int {
+				statuses = append(statuses, Status{})
+				return p.status(at, &statuses[len(statuses)-1])
+			})
+		default: // errors
 			return -1
 		}
 	})
@@ -216,7 +227,79 @@ func (p *commonParser) value(at int, entryID string, d *Delivery) bool {
 		m := &messages[i]
 		d.Messages = append(d.Messages, InboundMessage{Message: *m, Metadata: md, Contact: matchContact(contacts, m), EntryID: entryID})
 	}
+	for i := range statuses {
+		d.Statuses = append(d.Statuses, StatusUpdate{Status: statuses[i], Metadata: md, EntryID: entryID})
+	}
 	return true
+}
+
+func (p *commonParser) status(at int, s *Status) int {
+	end := p.fields(at, commonStatusKeys, func(k, at int) int {
+		switch k {
+		case 0:
+			return p.str(at, &s.ID)
+		case 1:
+			return p.str(at, &s.Status)
+		case 2:
+			return p.str(at, &s.Timestamp)
+		case 3:
+			return p.str(at, &s.RecipientID)
+		case 4:
+			return p.str(at, &s.RecipientUserID)
+		case 5:
+			return p.str(at, &s.RecipientType)
+		case 6:
+			return p.str(at, &s.RecipientParticipantID)
+		case 7:
+			return p.str(at, &s.BizOpaqueCallbackData)
+		case 8:
+			s.Conversation = &Conversation{}
+			c := s.Conversation
+			return p.fields(at, commonConvKeys, func(k, at int) int {
+				switch k {
+				case 0:
+					return p.str(at, &c.ID)
+				case 1:
+					return p.str(at, &c.ExpirationTimestamp)
+				}
+				return p.fields(at, commonOriginKeys, func(_, at int) int { return p.str(at, &c.Origin.Type) })
+			})
+		case 9:
+			s.Pricing = &Pricing{}
+			pr := s.Pricing
+			return p.fields(at, commonPricingKeys, func(k, at int) int {
+				switch k {
+				case 0:
+					return p.boolean(at, &pr.Billable)
+				case 1:
+					return p.str(at, &pr.PricingModel)
+				case 2:
+					return p.str(at, &pr.Type)
+				}
+				return p.str(at, &pr.Category)
+			})
+		}
+		return -1 // errors
+	})
+	if end < 0 {
+		return -1
+	}
+	s.Raw = clone(p.b[at:end])
+	return end
+}
+
+// boolean decodes true or false into a new *bool.
+func (p *commonParser) boolean(at int, b **bool) int {
+	var v bool
+	switch {
+	case bytes.HasPrefix(p.b[at:], []byte("true")):
+		v = true
+	case bytes.HasPrefix(p.b[at:], []byte("false")):
+	default:
+		return -1
+	}
+	*b = &v
+	return p.skip(at)
 }
 
 func (p *commonParser) contact(at int, c *Contact) int {

@@ -462,7 +462,8 @@ func (g *gen) status() {
 // it takes, it decodes as decodeLayered does.
 func TestDecodeCommonTakesTheCommonShapes(t *testing.T) {
 	common := map[string]bool{"text.json": true, "text_unicode.json": true, "button_reply.json": true,
-		"list_reply.json": true, "template_button.json": true, "reply_context.json": true}
+		"list_reply.json": true, "template_button.json": true, "reply_context.json": true,
+		"status_sent.json": true, "status_delivered.json": true, "status_read.json": true, "batch_multi.json": true}
 	for _, name := range fixtureNames(t) {
 		body := readFixture(t, name)
 		d, ok := decodeCommon(body)

@@ -662,7 +662,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	for _, name := range []string{"text.json", "batch_multi.json"} {
+	for _, name := range []string{"text.json", "status_read.json", "batch_multi.json"} {
 		body := readFixture(b, name)
 		b.Run(strings.TrimSuffix(name, ".json"), func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
