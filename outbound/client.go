@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // Defaults of ClientOptions.
@@ -41,6 +42,7 @@ type Client struct {
 	baseURL *url.URL // base parsed, when it parses; nil otherwise
 	http    *http.Client
 	rt      http.RoundTripper // the default transport, called directly; nil with ClientOptions.HTTPClient
+	answers sync.Pool         // *bytes.Buffer for reading answers, which are parsed and dropped
 	header  http.Header       // the same for every request; never modified
 }
 
@@ -145,7 +147,18 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 		return "", err
 	}
 	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	buf, _ := c.answers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= 64<<10 { // an unusually large answer is not kept
+			c.answers.Put(buf) // nothing below keeps a reference to the bytes
+		}
+	}()
+	buf.Reset()
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
+	answer := buf.Bytes()
 	if err != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 		return "", fmt.Errorf("graph api: HTTP %d, reading the answer: %w", resp.StatusCode, err)
 	}

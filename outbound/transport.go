@@ -403,7 +403,15 @@ func writeRequest(bw *bufio.Writer, req *http.Request) (written int, err error) 
 	}
 	bw.WriteString("\r\n")
 	flushed := 0
-	if length > 0 {
+	if length > 0 && length <= int64(bw.Available()) {
+		// The usual case: the body fits in the buffer and is read straight
+		// into it (io.Copy would allocate a buffer of its own per call).
+		buf := bw.AvailableBuffer()[:length]
+		if n, err := io.ReadFull(req.Body, buf); err != nil {
+			return 0, fmt.Errorf("request body has %d bytes, Content-Length says %d: %w", n, length, err)
+		}
+		bw.Write(buf)
+	} else if length > 0 {
 		// A body larger than the buffer goes out in pieces: count them.
 		n, err := io.Copy(&countingWriter{w: bw, flushed: &flushed}, io.LimitReader(req.Body, length))
 		if err != nil {

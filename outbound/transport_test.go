@@ -406,3 +406,37 @@ func BenchmarkGraphCall(b *testing.B) {
 		})
 	}
 }
+
+// A body that fits in the connection's buffer is read straight into it;
+// a larger one is copied in pieces; one shorter than its Content-Length is
+// refused before anything is sent.
+func TestHTTPTransportBodies(t *testing.T) {
+	bodies := make(chan []byte, 4)
+	g := newGraphStub(t, false, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- b
+		io.WriteString(w, sentAnswer)
+	})
+	tr := &HTTPTransport{Proxy: noProxy}
+	c := g.client(tr)
+	for _, n := range []int{1, 300, 4000, 70000} {
+		body := bytes.Repeat([]byte("x"), n)
+		if _, err := c.Send(context.Background(), "1", body); err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if got := <-bodies; !bytes.Equal(got, body) {
+			t.Fatalf("%d bytes sent, the server got %d", n, len(got))
+		}
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, g.srv.URL+"/v25.0/1/messages", strings.NewReader("short"))
+	req.ContentLength = 10
+	if _, err := tr.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "Content-Length says 10") {
+		t.Fatalf("a body shorter than its Content-Length: %v", err)
+	}
+	select {
+	case b := <-bodies:
+		t.Fatalf("the server got %q from a refused request", b)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
