@@ -3,6 +3,7 @@ package outbound
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -261,17 +262,7 @@ func builtEnvelope(t testing.TB, to Recipient, r rules.Reply, context string) en
 // encoding/json writes for the same envelope.
 func TestEnvelopeJSONMatchesEncodingJSON(t *testing.T) {
 	for i, e := range envelopeCases(t) {
-		want, err := marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := e.appendJSON(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("case %d\n got %s\nwant %s", i, got, want)
-		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) { checkEnvelopeJSON(t, e) })
 	}
 	bad := envelope{Template: &templateBody{Components: []any{func() {}}}}
 	if _, err := bad.appendJSON(nil); err == nil {
@@ -319,16 +310,22 @@ func FuzzEnvelopeJSON(f *testing.F) {
 		if shape&128 != 0 {
 			e.Template = &templateBody{Name: text, Language: templateLang{Code: id}, Components: []any{map[string]any{"t": title}}}
 		}
-		want, err := marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := e.appendJSON(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("got %s\nwant %s", got, want)
-		}
+		checkEnvelopeJSON(t, e)
 	})
+}
+
+// checkEnvelopeJSON fails t when e.appendJSON differs from encoding/json.
+func checkEnvelopeJSON(t *testing.T, e envelope) {
+	t.Helper()
+	want, err := marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.appendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
 }
