@@ -117,6 +117,11 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// boundsCalls reports whether every call ends by its context's deadline
+// without the context being cancelled: true for the default HTTPTransport,
+// which sets the deadline on the connection (see Sender.sendContext).
+func (c *Client) boundsCalls() bool { return c.rt != nil }
+
 // plainPathSegment reports whether s is a non-empty path segment that needs
 // no escaping.
 func plainPathSegment(s string) bool {

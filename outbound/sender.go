@@ -433,6 +433,28 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
+// sendContext is the context of one Graph call: detached from ctx (a send
+// under way finishes even while shutting down) and bounded by SendTimeout.
+// A transport that enforces the deadline itself (balas's own HTTPTransport
+// sets it on the connection) gets just the deadline, without the timer and
+// the cancellation hook context.WithTimeout would cost on every call.
+func (s *Sender) sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b, ok := s.t.(interface{ boundsCalls() bool }); ok && b.boundsCalls() {
+		return deadlineOnly{context.WithoutCancel(ctx), time.Now().Add(s.o.SendTimeout)}, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), s.o.SendTimeout)
+}
+
+// deadlineOnly carries a deadline and is never cancelled: its Done is nil
+// and its Err stays nil after the deadline. Only for transports that bound
+// each call by the deadline themselves.
+type deadlineOnly struct {
+	context.Context // never cancelled (context.WithoutCancel)
+	deadline        time.Time
+}
+
+func (c deadlineOnly) Deadline() (time.Time, bool) { return c.deadline, true }
+
 // attempt tries the head row of a conversation once and records the outcome.
 func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors int) result {
 	res := result{conv: it.ConversationID, out: outDone}
@@ -503,7 +525,7 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 		<-s.sem
 		return abort
 	}
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.SendTimeout)
+	sendCtx, cancel := s.sendContext(ctx)
 	start := time.Now()
 	wamid, err := s.t.Send(sendCtx, it.PhoneNumberID, body)
 	s.m.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())

@@ -1001,3 +1001,35 @@ func TestSenderIdleExecutorsDoNotDelayShutdown(t *testing.T) {
 		t.Fatalf("Run took %v to return with idle senders (they wait %v for work)", d, executorIdle)
 	}
 }
+
+// With balas's own transport the sender's SendTimeout is enforced by the
+// connection's deadline (no timer per call): a hung call still ends on time
+// and is retried.
+func TestSenderTimeoutWithDefaultTransport(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, func(r fakeReq) answer {
+		if r.n == 0 {
+			return answer{delay: 3 * time.Second}
+		}
+		return answer{}
+	})
+	cl := NewClient(ClientOptions{BaseURL: fake.srv.URL})
+	if !cl.boundsCalls() {
+		t.Fatal("the default client does not say it bounds its calls")
+	}
+	o := testOptions()
+	o.SendTimeout = 100 * time.Millisecond
+	q := enqueueText(t, db, budi, "Halo")
+	start := time.Now()
+	runSender(t, NewSender(db, cl, o))
+	waitDone(t, db)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the hung call ended after %v, want about SendTimeout (100 ms)", d)
+	}
+	if row := readOutbox(t, db, q.outbox); row.state != "sent" || row.attempts != 2 {
+		t.Fatalf("outbox row %+v", row)
+	}
+	if NewClient(ClientOptions{HTTPClient: &http.Client{}}).boundsCalls() {
+		t.Fatal("a client on the caller's http.Client says it bounds its calls")
+	}
+}

@@ -135,6 +135,38 @@ func (t *HTTPTransport) netHTTP() *http.Transport {
 	return t.viaNetHTTP
 }
 
+// roundTripNetHTTP hands req to net/http. net/http ends a call at its
+// context's deadline only through the context's Done channel, so a context
+// with a deadline and no Done (the sender's, see Sender.sendContext) gets a
+// timer here, stopped once the answer is closed.
+func (t *HTTPTransport) roundTripNetHTTP(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	d, ok := ctx.Deadline()
+	if !ok || ctx.Done() != nil {
+		return t.netHTTP().RoundTrip(req)
+	}
+	ctx, cancel := context.WithDeadline(ctx, d)
+	resp, err := t.netHTTP().RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+// cancelOnClose cancels a call's context once its answer is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
 // CloseIdleConnections closes the pooled connections; calls in flight keep
 // theirs.
 func (t *HTTPTransport) CloseIdleConnections() {
@@ -178,13 +210,13 @@ func (t *HTTPTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.ContentLength <= 0 {
 		// A body of unknown length (chunked upload): net/http knows how.
-		return t.netHTTP().RoundTrip(req)
+		return t.roundTripNetHTTP(req)
 	}
 	if proxy, err := t.Proxy(req); err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("graph api transport: choose proxy: %w", err)
 	} else if proxy != nil {
-		return t.netHTTP().RoundTrip(req)
+		return t.roundTripNetHTTP(req)
 	}
 	for _, vs := range req.Header {
 		for _, v := range vs {

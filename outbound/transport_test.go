@@ -334,6 +334,28 @@ func TestHTTPTransportProxyGoesThroughNetHTTP(t *testing.T) {
 	if proxied.Load() != 1 {
 		t.Fatalf("the proxy saw %d requests", proxied.Load())
 	}
+
+	// The sender's deadline-only context still ends a hung call that goes
+	// through net/http.
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer hung.Close()
+	defer close(release) // before Close, which waits for the handler
+	hu, _ := url.Parse(hung.URL)
+	c.rt = &HTTPTransport{Proxy: http.ProxyURL(hu)}
+	ctx := deadlineOnly{context.Background(), time.Now().Add(100 * time.Millisecond)}
+	start := time.Now()
+	if _, err := c.Send(ctx, "1", []byte(`{}`)); err == nil {
+		t.Fatal("a hung proxied call succeeded")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("a hung proxied call ended after %v, want about 100 ms", d)
+	}
 }
 
 func TestHTTPTransportRefusesHeaderInjection(t *testing.T) {
