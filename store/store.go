@@ -3,10 +3,12 @@
 // statuses and other webhook events.
 //
 // Every write goes through one writer goroutine that commits whatever is
-// queued in a single transaction (group commit), each job in its own
-// savepoint, so a failing job never takes the others down. The database runs
-// in WAL mode with synchronous=FULL: once Write returns nil, the data survives
-// a crash or a power cut. Reads use a separate pool of connections.
+// queued in a single transaction (group commit); when a job fails, the batch
+// runs again without it, so a failing job never takes the others down. The
+// database runs in WAL mode with synchronous=FULL: once Write returns nil,
+// the data survives a crash or a power cut. The writer runs its statements
+// on the driver connection (raw.go) and keeps the conversations it wrote in
+// memory (convcache.go). Reads use a separate pool of connections.
 package store
 
 import (
