@@ -45,10 +45,10 @@ type Options struct {
 	// queue is empty). It waits only while jobs keep coming, each at most a
 	// quarter of the wait after the last. Every commit writes and fsyncs the
 	// pages it touched, so under load a short wait saves far more than it
-	// costs, and a lone job waits at most Linger/4. When the last batch took
-	// longer than 2×Linger to run and commit, the writer waits up to half
-	// that instead (at most 4×Linger): batches grow with the work each job
-	// brings (see lingerFor).
+	// costs, and a lone job waits at most Linger/4. When the jobs of the last
+	// batch took longer than Linger to run, the writer waits up to that long
+	// instead (at most 4×Linger): batches grow with the work each job brings
+	// (see lingerFor).
 	Linger time.Duration
 }
 
