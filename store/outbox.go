@@ -65,6 +65,7 @@ type OutboxResult struct {
 	LastError     string
 }
 
+// unixMilli is t in Unix milliseconds, 0 for the zero time (as stored).
 func unixMilli(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -72,6 +73,7 @@ func unixMilli(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
+// fromMilli reverses unixMilli.
 func fromMilli(ms int64) time.Time {
 	if ms == 0 {
 		return time.Time{}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/balas-bot/balas/engine"
 )
@@ -30,20 +29,6 @@ func (db *DB) PendingDeliveries(ctx context.Context, after int64, limit int) ([]
 		out[i] = engine.StoredDelivery{ID: d.ID, Body: d.Body}
 	}
 	return out, nil
-}
-
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v)
 }
 
 // Conversation returns the conversation of customer with a business number,
@@ -76,7 +61,7 @@ func (tx *Tx) Conversation(phoneNumberID, customer string) (engine.StoredConvers
 			return c, fmt.Errorf("conversation %d: session is not JSON: %w", c.ID, err)
 		}
 	}
-	c.HandoffUntil, c.LastInboundAt = fromMS(row.handoffUntil), fromMS(row.lastIn)
+	c.HandoffUntil, c.LastInboundAt = fromMilli(row.handoffUntil), fromMilli(row.lastIn)
 	return c, nil
 }
 
@@ -90,7 +75,7 @@ func (tx *Tx) SaveConversation(c engine.StoredConversation) error {
 		}
 	}
 	row := convRow{id: c.ID, waID: c.WaID, userID: c.UserID, name: c.Name, state: c.State, session: string(session),
-		handoffUntil: ms(c.HandoffUntil), lastIn: ms(c.LastInboundAt)}
+		handoffUntil: unixMilli(c.HandoffUntil), lastIn: unixMilli(c.LastInboundAt)}
 	res, err := tx.Exec(`UPDATE conversations SET wa_id = ?, user_id = ?, name = ?, state = ?, session = ?,
 		handoff_until = ?, last_inbound_at = ?, updated_at = ? WHERE id = ?`,
 		row.waID, row.userID, row.name, row.state, row.session, row.handoffUntil, row.lastIn, tx.now.UnixMilli(), row.id)
