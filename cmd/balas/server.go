@@ -52,9 +52,11 @@ type server struct {
 
 	warnedUnsigned atomic.Bool
 	bufs           sync.Pool
+	signatures     *webhook.Verifier // for appSecret; made by handler
 }
 
 func (s *server) handler() http.Handler {
+	s.signatures = webhook.NewVerifier(s.appSecret)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(s.recover)
@@ -134,7 +136,7 @@ func (s *server) receiveBody(ctx context.Context, w http.ResponseWriter, r *http
 	sig := r.Header.Get(webhook.SignatureHeader)
 	switch {
 	case len(s.appSecret) > 0 && (sig != "" || !s.dev):
-		if !webhook.VerifySignature(s.appSecret, body, sig) {
+		if !s.signatures.Verify(body, sig) {
 			return http.StatusUnauthorized, "missing or wrong X-Hub-Signature-256"
 		}
 	case !s.dev:

@@ -4,7 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"strings"
+	"sync"
 )
 
 // SignatureHeader is the header that carries Meta's payload signature.
@@ -26,18 +28,64 @@ func Sign(secret, body []byte) string {
 // false for an empty secret, a missing or malformed header, a prefix other
 // than "sha256=", or a digest that is not 64 hex digits.
 func VerifySignature(secret, body []byte, header string) bool {
-	if len(secret) == 0 {
+	return NewVerifier(secret).Verify(body, header)
+}
+
+// Verifier is VerifySignature for one app secret, for a server that checks
+// every delivery: it keeps keyed HMAC states for reuse instead of keying a
+// new one (two SHA-256 blocks and seven allocations) per call. It is safe
+// for concurrent use.
+type Verifier struct {
+	secret []byte
+	states sync.Pool // *verifyState
+}
+
+type verifyState struct {
+	mac       hash.Hash
+	sum, want [sha256.Size]byte
+}
+
+// NewVerifier returns a Verifier for secret (copied).
+func NewVerifier(secret []byte) *Verifier {
+	return &Verifier{secret: append([]byte(nil), secret...)}
+}
+
+// Verify is VerifySignature(secret, body, header).
+func (v *Verifier) Verify(body []byte, header string) bool {
+	if len(v.secret) == 0 {
 		return false
 	}
 	hexSum, ok := strings.CutPrefix(header, signaturePrefix)
 	if !ok || len(hexSum) != 2*sha256.Size {
 		return false
 	}
-	got, err := hex.DecodeString(hexSum)
-	if err != nil {
-		return false
+	st, _ := v.states.Get().(*verifyState)
+	if st == nil {
+		st = &verifyState{mac: hmac.New(sha256.New, v.secret)}
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	return hmac.Equal(mac.Sum(nil), got)
+	defer v.states.Put(st)
+	for i := range st.want {
+		hi, ok1 := fromHex(hexSum[2*i])
+		lo, ok2 := fromHex(hexSum[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		st.want[i] = hi<<4 | lo
+	}
+	st.mac.Reset()
+	st.mac.Write(body)
+	return hmac.Equal(st.mac.Sum(st.sum[:0]), st.want[:])
+}
+
+// fromHex is the value of one hex digit, either case (as hex.DecodeString).
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

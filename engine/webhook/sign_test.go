@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -133,4 +135,42 @@ func flip(c byte) string {
 		return "1"
 	}
 	return "0"
+}
+
+// TestVerifierReusesStates verifies many bodies with one Verifier, from
+// several goroutines, interleaving good and bad signatures: a kept HMAC state
+// that carried anything over from its last use would reject a good one or
+// accept a bad one.
+func TestVerifierReusesStates(t *testing.T) {
+	v := NewVerifier(testSecret)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				body := []byte(fmt.Sprintf(`{"g":%d,"i":%d}`, g, i))
+				good := Sign(testSecret, body)
+				if !v.Verify(body, good) {
+					errs <- fmt.Sprintf("good signature %d/%d rejected", g, i)
+					return
+				}
+				if v.Verify(body, Sign(testSecret, append(body, ' '))) {
+					errs <- fmt.Sprintf("another body's signature %d/%d verified", g, i)
+					return
+				}
+				if v.Verify(body, good[:len(good)-1]+"g") {
+					errs <- fmt.Sprintf("non-hex signature %d/%d verified", g, i)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if NewVerifier(nil).Verify([]byte("{}"), Sign(nil, []byte("{}"))) {
+		t.Error("a Verifier without a secret verified")
+	}
 }
