@@ -66,7 +66,7 @@ type HTTPTransport struct {
 	CheckIdleAfter time.Duration
 
 	mu   sync.Mutex
-	idle map[string][]*poolConn // by scheme://host:port, most recent last
+	idle map[poolKey][]*poolConn // most recent last
 
 	proxied     sync.Once
 	viaNetHTTP  *http.Transport
@@ -75,9 +75,14 @@ type HTTPTransport struct {
 	tlsDefaults *tls.Config
 }
 
+// poolKey is where a connection goes: the URL's scheme and host (with the
+// port if the URL has one). A comparable struct, so that finding a pooled
+// connection builds no string.
+type poolKey struct{ scheme, host string }
+
 // poolConn is one keep-alive connection.
 type poolConn struct {
-	key      string
+	key      poolKey
 	conn     net.Conn
 	raw      net.Conn // the TCP connection under conn (conn itself for http)
 	br       *bufio.Reader
@@ -113,7 +118,7 @@ func (t *HTTPTransport) init() {
 		cfg.NextProtos = []string{"http/1.1"}
 		t.tlsDefaults = cfg
 		t.dialer = net.Dialer{Timeout: t.DialTimeout, KeepAlive: 30 * time.Second}
-		t.idle = map[string][]*poolConn{}
+		t.idle = map[poolKey][]*poolConn{}
 	})
 }
 
@@ -173,7 +178,7 @@ func (t *HTTPTransport) CloseIdleConnections() {
 	t.init()
 	t.mu.Lock()
 	idle := t.idle
-	t.idle = map[string][]*poolConn{}
+	t.idle = map[poolKey][]*poolConn{}
 	t.mu.Unlock()
 	for _, conns := range idle {
 		for _, pc := range conns {
@@ -228,7 +233,7 @@ func (t *HTTPTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	ctx := req.Context()
-	key := scheme + "://" + hostPort(req.URL)
+	key := poolKey{scheme, req.URL.Host}
 	for {
 		pc, err := t.get(ctx, key, req.URL)
 		if err != nil {
@@ -273,7 +278,7 @@ func hostPort(u *url.URL) string {
 }
 
 // get returns a pooled connection that still looks usable, or dials one.
-func (t *HTTPTransport) get(ctx context.Context, key string, u *url.URL) (*poolConn, error) {
+func (t *HTTPTransport) get(ctx context.Context, key poolKey, u *url.URL) (*poolConn, error) {
 	now := time.Now()
 	for {
 		t.mu.Lock()
@@ -297,7 +302,7 @@ func (t *HTTPTransport) get(ctx context.Context, key string, u *url.URL) (*poolC
 	return t.dial(ctx, key, u)
 }
 
-func (t *HTTPTransport) dial(ctx context.Context, key string, u *url.URL) (*poolConn, error) {
+func (t *HTTPTransport) dial(ctx context.Context, key poolKey, u *url.URL) (*poolConn, error) {
 	dctx, cancel := context.WithTimeout(ctx, t.DialTimeout)
 	defer cancel()
 	raw, err := t.dialer.DialContext(dctx, "tcp", hostPort(u))
