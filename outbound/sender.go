@@ -207,13 +207,38 @@ type result struct {
 
 type conv struct {
 	id         int64
-	queue      []store.OutboxItem
+	queue      []store.OutboxItem // waiting items are queue[head:], in order
+	head       int
 	busy       bool // head is in flight or waiting for its timer
 	timer      *time.Timer
 	pairErrors int // consecutive 131056 answers for this customer
 }
 
+func (c *conv) empty() bool { return c.head == len(c.queue) }
+
+// front is the item to send next; the queue must not be empty.
+func (c *conv) front() *store.OutboxItem { return &c.queue[c.head] }
+
+// pop drops the front item. An emptied queue starts again at the front of
+// its array, which is kept; a long one is compacted once half of it is
+// done, so that a conversation that never drains cannot grow it forever.
+func (c *conv) pop() {
+	c.queue[c.head] = store.OutboxItem{}
+	c.head++
+	switch {
+	case c.head == len(c.queue):
+		c.queue, c.head = c.queue[:0], 0
+	case c.head >= 32 && c.head >= len(c.queue)/2:
+		n := copy(c.queue, c.queue[c.head:])
+		clear(c.queue[n:])
+		c.queue, c.head = c.queue[:n], 0
+	}
+}
+
 const loadBatch = 1000
+
+// maxSpareConvs bounds the idle conversation records Run keeps for reuse.
+const maxSpareConvs = 256
 
 // executorIdle is how long a goroutine that sent something waits for the
 // next attempt before it exits.
@@ -225,6 +250,10 @@ const executorIdle = 5 * time.Second
 // Run must not be called twice at the same time.
 func (s *Sender) Run(ctx context.Context) error {
 	convs := map[int64]*conv{}
+	// spare are conversations whose queue emptied, kept for the next ones:
+	// nearly every message makes a conversation busy and idle again.
+	var spare []*conv
+	detached := context.WithoutCancel(ctx) // for sends and their outcomes (see attempt)
 	results := make(chan result, s.o.Workers)
 	ready := make(chan int64, 64)
 	stop := make(chan struct{})
@@ -242,7 +271,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 	tasks := make(chan task) // unbuffered: taken only by an idle executor
 	run := func(t task) {
-		r := s.attempt(ctx, t.it, t.pairErrors)
+		r := s.attempt(ctx, detached, t.it, t.pairErrors)
 		select {
 		case results <- r:
 		case <-stop:
@@ -267,11 +296,11 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 
 	dispatch := func(c *conv) {
-		if c.busy || len(c.queue) == 0 {
+		if c.busy || c.empty() {
 			return
 		}
 		c.busy = true
-		head := c.queue[0]
+		head := *c.front()
 		if wait := head.NextAttemptAt.Sub(s.o.Now()); wait > 0 {
 			id := c.id
 			c.timer = time.AfterFunc(wait, func() {
@@ -304,7 +333,12 @@ func (s *Sender) Run(ctx context.Context) error {
 		}
 		c := convs[it.ConversationID]
 		if c == nil {
-			c = &conv{id: it.ConversationID}
+			if n := len(spare); n > 0 {
+				c, spare = spare[n-1], spare[:n-1]
+				c.id = it.ConversationID
+			} else {
+				c = &conv{id: it.ConversationID}
+			}
 			convs[c.id] = c
 		}
 		c.queue = append(c.queue, it)
@@ -406,14 +440,13 @@ func (s *Sender) Run(ctx context.Context) error {
 			c.busy = false
 			switch r.out {
 			case outDone:
-				c.queue[0] = store.OutboxItem{}
-				c.queue = c.queue[1:]
+				c.pop()
 				if r.sent {
 					c.pairErrors = 0
 				}
 			case outRetry:
-				c.queue[0].Attempts = r.attempts
-				c.queue[0].NextAttemptAt = r.next
+				c.front().Attempts = r.attempts
+				c.front().NextAttemptAt = r.next
 				if r.pair {
 					c.pairErrors++
 				} else {
@@ -422,8 +455,12 @@ func (s *Sender) Run(ctx context.Context) error {
 			case outAbort:
 				continue // only while shutting down
 			}
-			if len(c.queue) == 0 {
+			if c.empty() {
 				delete(convs, c.id)
+				if len(spare) < maxSpareConvs && cap(c.queue) <= 16 {
+					*c = conv{queue: c.queue[:0]}
+					spare = append(spare, c)
+				}
 				continue
 			}
 			dispatch(c)
@@ -433,16 +470,17 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// sendContext is the context of one Graph call: detached from ctx (a send
-// under way finishes even while shutting down) and bounded by SendTimeout.
+// sendContext is the context of one Graph call: detached, which Run made
+// once (context.WithoutCancel: a send under way finishes even while
+// shutting down), bounded by SendTimeout.
 // A transport that enforces the deadline itself (balas's own HTTPTransport
 // sets it on the connection) gets just the deadline, without the timer and
 // the cancellation hook context.WithTimeout would cost on every call.
-func (s *Sender) sendContext(ctx context.Context) (context.Context, context.CancelFunc) {
+func (s *Sender) sendContext(detached context.Context) (context.Context, context.CancelFunc) {
 	if b, ok := s.t.(interface{ boundsCalls() bool }); ok && b.boundsCalls() {
-		return deadlineOnly{context.WithoutCancel(ctx), time.Now().Add(s.o.SendTimeout)}, func() {}
+		return deadlineOnly{detached, time.Now().Add(s.o.SendTimeout)}, func() {}
 	}
-	return context.WithTimeout(context.WithoutCancel(ctx), s.o.SendTimeout)
+	return context.WithTimeout(detached, s.o.SendTimeout)
 }
 
 // deadlineOnly carries a deadline and is never cancelled: its Done is nil
@@ -456,7 +494,9 @@ type deadlineOnly struct {
 func (c deadlineOnly) Deadline() (time.Time, bool) { return c.deadline, true }
 
 // attempt tries the head row of a conversation once and records the outcome.
-func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors int) result {
+// ctx ends the waits before a send; detached is ctx without its
+// cancellation, for the send and for recording its outcome.
+func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pairErrors int) result {
 	res := result{conv: it.ConversationID, out: outDone}
 	// The item's logger is built only when something is logged: a send
 	// that goes well logs nothing here.
@@ -483,7 +523,7 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 				reason := fmt.Sprintf("customer service window closed (last customer message %s ago); Meta would answer 131047",
 					ago.Round(time.Second))
 				log().Warn("outbox: reply not sent", "reason", reason)
-				s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
+				s.record(detached, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
 					ErrorCode: "131047", LastError: reason})
 				return res
 			}
@@ -492,13 +532,13 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 	}
 	if it.Kind == store.OutboxTyping && !it.WindowStart.IsZero() && s.o.Now().Sub(it.WindowStart) > s.o.Window {
 		// "typing…" for a reply that cannot be sent would mislead the customer.
-		s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
+		s.record(detached, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
 			ErrorCode: "131047", LastError: "customer service window closed; typing indicator not sent"})
 		return res
 	}
 	if buildErr != nil {
 		log().Error("outbox: reply cannot be sent", "err", buildErr)
-		s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
+		s.record(detached, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
 			ErrorCode: ErrorCode(buildErr), LastError: buildErr.Error()})
 		return res
 	}
@@ -525,7 +565,7 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 		<-s.sem
 		return abort
 	}
-	sendCtx, cancel := s.sendContext(ctx)
+	sendCtx, cancel := s.sendContext(detached)
 	start := time.Now()
 	wamid, err := s.t.Send(sendCtx, it.PhoneNumberID, body)
 	s.m.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
@@ -539,7 +579,7 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 		if it.Kind != store.OutboxMessage {
 			wamid = ""
 		}
-		s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateSent, Wamid: wamid, Attempts: attempts})
+		s.record(detached, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateSent, Wamid: wamid, Attempts: attempts})
 		res.sent = true
 		return res
 	}
@@ -553,11 +593,11 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 	case Auth:
 		log().Error("outbox: Graph API refused the access token: " + AuthErrorHint)
 		failed.LastError = AuthErrorHint + ": " + err.Error()
-		s.record(ctx, log, it, failed)
+		s.record(detached, log, it, failed)
 		return res
 	case Permanent:
 		log().Warn("outbox: send failed permanently")
-		s.record(ctx, log, it, failed)
+		s.record(detached, log, it, failed)
 		return res
 	}
 	if it.ID == 0 {
@@ -572,7 +612,7 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 	if attempts >= s.o.MaxAttempts {
 		failed.LastError = fmt.Sprintf("gave up after %d attempts: %v", attempts, err)
 		log().Error("outbox: send failed, giving up")
-		s.record(ctx, log, it, failed)
+		s.record(detached, log, it, failed)
 		return res
 	}
 	var delay time.Duration
@@ -588,7 +628,7 @@ func (s *Sender) attempt(ctx context.Context, it store.OutboxItem, pairErrors in
 	}
 	next := s.o.Now().Add(delay)
 	log().Info("outbox: send failed, will retry", "class", class.String(), "in", delay)
-	s.record(ctx, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStatePending, Attempts: attempts,
+	s.record(detached, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStatePending, Attempts: attempts,
 		NextAttemptAt: next, ErrorCode: code, LastError: err.Error()})
 	res.out, res.attempts, res.next = outRetry, attempts, next
 	return res
@@ -628,16 +668,16 @@ func (s *Sender) pairBackoff(x int) time.Duration {
 
 // record stores the outcome of a stored row, retrying briefly if the
 // database is busy. Receipts that were never stored (ID 0) have nothing to
-// record.
-func (s *Sender) record(ctx context.Context, log func() *slog.Logger, it store.OutboxItem, r store.OutboxResult) {
+// record. detached is never cancelled: an outcome is recorded also while
+// shutting down.
+func (s *Sender) record(detached context.Context, log func() *slog.Logger, it store.OutboxItem, r store.OutboxResult) {
 	if it.ID == 0 {
 		return
 	}
 	r.Kind, r.MessageID = it.Kind, it.MessageID
-	ctx = context.WithoutCancel(ctx)
 	wait := 50 * time.Millisecond
 	for i := 0; ; i++ {
-		err := s.db.CompleteOutbox(ctx, r)
+		err := s.db.CompleteOutbox(detached, r)
 		if err == nil {
 			return
 		}

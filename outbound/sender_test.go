@@ -1033,3 +1033,56 @@ func TestSenderTimeoutWithDefaultTransport(t *testing.T) {
 		t.Fatal("a client on the caller's http.Client says it bounds its calls")
 	}
 }
+
+// TestConvQueueKeepsOrder pushes and pops through a conversation's queue in
+// the patterns Run produces (a receipt and its reply, a backlog that drains
+// while more arrives) and checks that items come out in order, that an
+// emptied queue reuses its array, and that a queue that never drains stays
+// bounded by what is waiting.
+func TestConvQueueKeepsOrder(t *testing.T) {
+	tests := []struct {
+		name   string
+		rounds [][2]int // push n items, then pop m
+	}{
+		{"receipt and reply", [][2]int{{2, 2}, {2, 2}, {2, 2}}},
+		{"one at a time", [][2]int{{1, 1}, {1, 1}}},
+		{"backlog drains", [][2]int{{500, 100}, {0, 400}}},
+		{"never drains", [][2]int{{10, 0}, {3, 3}, {3, 3}, {3, 3}, {1000, 1000}, {0, 10}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &conv{}
+			next, want := int64(1), int64(1)
+			for _, r := range tt.rounds {
+				for range r[0] {
+					c.queue = append(c.queue, store.OutboxItem{ID: next})
+					next++
+				}
+				for range r[1] {
+					if c.empty() {
+						t.Fatalf("queue empty, want item %d", want)
+					}
+					if got := c.front().ID; got != want {
+						t.Fatalf("front = %d, want %d", got, want)
+					}
+					c.pop()
+					want++
+				}
+				if waiting := len(c.queue) - c.head; waiting != int(next-want) {
+					t.Fatalf("%d waiting, want %d", waiting, next-want)
+				}
+				if c.head > 32 && c.head >= len(c.queue)/2 {
+					t.Fatalf("head %d of %d: the done half was not compacted", c.head, len(c.queue))
+				}
+				for i := range c.queue[:c.head] {
+					if c.queue[i].ID != 0 {
+						t.Fatalf("slot %d still holds done item %d", i, c.queue[i].ID)
+					}
+				}
+			}
+			if c.empty() && c.head != 0 {
+				t.Fatalf("an empty queue starts at %d, want 0", c.head)
+			}
+		})
+	}
+}
