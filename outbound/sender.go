@@ -196,6 +196,19 @@ const (
 	outAbort                // shutting down before sending: nothing recorded
 )
 
+// chain is what became of a task's items: the first done were sent or
+// failed for good; the next one, if out is not outDone, is to be retried
+// (attempts, next) or was not tried because Run is shutting down.
+type chain struct {
+	conv       int64
+	done       int
+	out        outcome
+	attempts   int
+	next       time.Time
+	pairErrors int // the conversation's count of 131056 answers after these
+}
+
+// result is the outcome of one attempt.
 type result struct {
 	conv     int64
 	out      outcome
@@ -237,6 +250,9 @@ func (c *conv) pop() {
 
 const loadBatch = 1000
 
+// maxChain bounds how many due items of a conversation one task tries.
+const maxChain = 8
+
 // maxSpareConvs bounds the idle conversation records Run keeps for reuse.
 const maxSpareConvs = 256
 
@@ -254,24 +270,46 @@ func (s *Sender) Run(ctx context.Context) error {
 	// nearly every message makes a conversation busy and idle again.
 	var spare []*conv
 	detached := context.WithoutCancel(ctx) // for sends and their outcomes (see attempt)
-	results := make(chan result, s.o.Workers)
+	results := make(chan chain, s.o.Workers)
 	ready := make(chan int64, 64)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var lastID int64
 
-	// Each attempt runs on its own goroutine, so that one waiting for its
-	// number's rate limit or for a slow answer never holds up another
-	// conversation. A goroutine that finished one stays a while for the
-	// next instead of exiting: a new goroutine's stack grows, by copying,
-	// to what a send needs, and that cost as much as building the body.
+	// Each conversation's attempts run on a goroutine of their own, so
+	// that one waiting for its number's rate limit or for a slow answer
+	// never holds up another conversation. A task is the conversation's
+	// items that are due, in order (usually a read receipt and the reply
+	// after it): they are tried one after the other, stopping at the first
+	// that is not done, and Run hears once. A goroutine that finished a
+	// task stays a while for the next instead of exiting: a new goroutine's
+	// stack grows, by copying, to what a send needs, and that cost as much
+	// as building the body.
 	type task struct {
-		it         store.OutboxItem
+		items      []store.OutboxItem // a view of the queue; Run does not touch it until the result
 		pairErrors int
 	}
 	tasks := make(chan task) // unbuffered: taken only by an idle executor
 	run := func(t task) {
-		r := s.attempt(ctx, detached, t.it, t.pairErrors)
+		r := chain{conv: t.items[0].ConversationID, out: outDone, pairErrors: t.pairErrors}
+		for _, it := range t.items {
+			a := s.attempt(ctx, detached, it, r.pairErrors)
+			if a.out != outDone {
+				r.out, r.attempts, r.next = a.out, a.attempts, a.next
+				if a.out == outRetry {
+					if a.pair {
+						r.pairErrors++
+					} else {
+						r.pairErrors = 0
+					}
+				}
+				break
+			}
+			r.done++
+			if a.sent {
+				r.pairErrors = 0
+			}
+		}
 		select {
 		case results <- r:
 		case <-stop:
@@ -300,8 +338,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			return
 		}
 		c.busy = true
-		head := *c.front()
-		if wait := head.NextAttemptAt.Sub(s.o.Now()); wait > 0 {
+		if wait := c.front().NextAttemptAt.Sub(s.o.Now()); wait > 0 {
 			id := c.id
 			c.timer = time.AfterFunc(wait, func() {
 				select {
@@ -311,7 +348,12 @@ func (s *Sender) Run(ctx context.Context) error {
 			})
 			return
 		}
-		t := task{head, c.pairErrors}
+		due := c.queue[c.head : c.head+1]
+		for now := s.o.Now(); len(due) < maxChain && c.head+len(due) < len(c.queue) &&
+			!c.queue[c.head+len(due)].NextAttemptAt.After(now); {
+			due = c.queue[c.head : c.head+len(due)+1]
+		}
+		t := task{due, c.pairErrors}
 		select {
 		case tasks <- t: // an idle executor takes it
 		default:
@@ -438,20 +480,14 @@ func (s *Sender) Run(ctx context.Context) error {
 				continue
 			}
 			c.busy = false
-			switch r.out {
-			case outDone:
+			for range r.done {
 				c.pop()
-				if r.sent {
-					c.pairErrors = 0
-				}
+			}
+			c.pairErrors = r.pairErrors
+			switch r.out {
 			case outRetry:
 				c.front().Attempts = r.attempts
 				c.front().NextAttemptAt = r.next
-				if r.pair {
-					c.pairErrors++
-				} else {
-					c.pairErrors = 0
-				}
 			case outAbort:
 				continue // only while shutting down
 			}

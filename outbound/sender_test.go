@@ -566,6 +566,39 @@ func TestSenderPairLimitDelaysOnlyThatCustomer(t *testing.T) {
 	}
 }
 
+// TestSenderPairBackoffGrowsPerCustomer answers a customer's reply 131056
+// twice: the second wait must be four times the first (4^x units, x counting
+// the customer's consecutive 131056 answers), not start over.
+func TestSenderPairBackoffGrowsPerCustomer(t *testing.T) {
+	db := openDB(t, "")
+	const a = "6281234567890"
+	fake := newFakeGraph(t, func(r fakeReq) answer {
+		if r.n < 2 {
+			return errAnswer(t, 400, "error_pair_rate_limit")
+		}
+		return answer{}
+	})
+	opts := testOptions()
+	opts.PairBackoffUnit = 100 * time.Millisecond
+	opts.MaxBackoff = 5 * time.Second
+	q := enqueueText(t, db, a, "for A")
+	runSender(t, NewSender(db, fake.client(), opts))
+	waitDone(t, db)
+	reqs := fake.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	if gap := reqs[1].at.Sub(reqs[0].at); gap < 100*time.Millisecond {
+		t.Errorf("first retry after %v, want ≥ 4^0 × 100ms", gap)
+	}
+	if gap := reqs[2].at.Sub(reqs[1].at); gap < 400*time.Millisecond {
+		t.Errorf("second retry after %v, want ≥ 4^1 × 100ms", gap)
+	}
+	if row := readOutbox(t, db, q.outbox); row.state != "sent" || row.attempts != 3 {
+		t.Fatalf("row %+v", row)
+	}
+}
+
 func TestPairBackoffGrows(t *testing.T) {
 	s := NewSender(nil, nil, SenderOptions{})
 	for x, want := range []time.Duration{time.Second, 4 * time.Second, 16 * time.Second, 64 * time.Second, 256 * time.Second, 5 * time.Minute, 5 * time.Minute} {
