@@ -41,7 +41,7 @@ type Client struct {
 	base    string
 	baseURL *url.URL // base parsed, when it parses; nil otherwise
 	http    *http.Client
-	rt      http.RoundTripper // the default transport, called directly; nil with ClientOptions.HTTPClient
+	rt      *HTTPTransport    // the default transport, called directly; nil with ClientOptions.HTTPClient
 	answers sync.Pool         // *bytes.Buffer for reading answers, which are parsed and dropped
 	header  http.Header       // the same for every request; never modified
 }
@@ -57,7 +57,7 @@ func NewClient(opts ClientOptions) *Client {
 		version = DefaultVersion
 	}
 	hc := opts.HTTPClient
-	var rt http.RoundTripper
+	var rt *HTTPTransport
 	if hc == nil {
 		rt = &HTTPTransport{} // it bounds each call
 		hc = &http.Client{Transport: rt}
@@ -73,12 +73,13 @@ func NewClient(opts ClientOptions) *Client {
 	return c
 }
 
-// newRequest is http.NewRequestWithContext for the messages endpoint of
-// phoneNumberID. A plain id (digits, as Meta's are) extends the parsed base
-// URL instead of parsing the whole URL again on every call.
-func (c *Client) newRequest(ctx context.Context, phoneNumberID string, body []byte) (*http.Request, error) {
+// newRequest is http.NewRequest for the messages endpoint of phoneNumberID.
+// A plain id (digits, as Meta's are) extends the parsed base URL instead of
+// parsing the whole URL again on every call. The call's context is given to
+// do, so that the default transport gets it without a copy of the request.
+func (c *Client) newRequest(phoneNumberID string, body []byte) (*http.Request, error) {
 	if c.baseURL == nil || !plainPathSegment(phoneNumberID) {
-		return http.NewRequestWithContext(ctx, http.MethodPost, c.base+phoneNumberID+"/messages", bytes.NewReader(body))
+		return http.NewRequest(http.MethodPost, c.base+phoneNumberID+"/messages", bytes.NewReader(body))
 	}
 	u := *c.baseURL
 	u.Path += phoneNumberID + "/messages"
@@ -99,18 +100,19 @@ func (c *Client) newRequest(ctx context.Context, phoneNumberID string, body []by
 	if len(body) == 0 {
 		req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
-	return req.WithContext(ctx), nil
+	return req, nil
 }
 
-// do sends req. The default transport is called directly: http.Client's
-// Do would copy the headers of every request in case of a redirect (Graph
-// API POSTs are never redirected; a 3xx is an error like any non-2xx) and
-// adds nothing else balas uses. Errors are wrapped as Do wraps them.
-func (c *Client) do(req *http.Request) (*http.Response, error) {
+// do sends req under ctx. The default transport is called directly:
+// http.Client's Do would copy the headers of every request in case of a
+// redirect (Graph API POSTs are never redirected; a 3xx is an error like any
+// non-2xx) and adds nothing else balas uses. Errors are wrapped as Do wraps
+// them.
+func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if c.rt == nil {
-		return c.http.Do(req)
+		return c.http.Do(req.WithContext(ctx))
 	}
-	resp, err := c.rt.RoundTrip(req)
+	resp, err := c.rt.roundTrip(ctx, req)
 	if err != nil {
 		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
 	}
@@ -142,12 +144,12 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 	if phoneNumberID == "" || strings.ContainsAny(phoneNumberID, "/?#") {
 		return "", &BuildError{Reason: fmt.Sprintf("invalid phone number id %q", phoneNumberID)}
 	}
-	req, err := c.newRequest(ctx, phoneNumberID, body)
+	req, err := c.newRequest(phoneNumberID, body)
 	if err != nil {
 		return "", err
 	}
 	req.Header = c.header // read-only for net/http (a RoundTripper must not change the request)
-	resp, err := c.do(req)
+	resp, err := c.do(ctx, req)
 	if err != nil {
 		return "", err
 	}

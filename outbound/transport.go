@@ -199,6 +199,12 @@ func (e errNothingWritten) Unwrap() error { return e.err }
 
 // RoundTrip makes one HTTP/1.1 call. It implements http.RoundTripper.
 func (t *HTTPTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.roundTrip(req.Context(), req)
+}
+
+// roundTrip is RoundTrip under ctx in place of req's context (Client
+// passes it so, without copying the request to attach it).
+func (t *HTTPTransport) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
 	t.init()
 	if req.URL == nil {
 		closeBody(req)
@@ -215,13 +221,13 @@ func (t *HTTPTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.ContentLength <= 0 {
 		// A body of unknown length (chunked upload): net/http knows how.
-		return t.roundTripNetHTTP(req)
+		return t.roundTripNetHTTP(withContext(ctx, req))
 	}
 	if proxy, err := t.Proxy(req); err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("graph api transport: choose proxy: %w", err)
 	} else if proxy != nil {
-		return t.roundTripNetHTTP(req)
+		return t.roundTripNetHTTP(withContext(ctx, req))
 	}
 	for _, vs := range req.Header {
 		for _, v := range vs {
@@ -232,7 +238,6 @@ func (t *HTTPTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 
-	ctx := req.Context()
 	key := poolKey{scheme, req.URL.Host}
 	for {
 		pc, err := t.get(ctx, key, req.URL)
@@ -258,6 +263,14 @@ func (t *HTTPTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, nil
 	}
+}
+
+// withContext is req under ctx, copied only if its context is another.
+func withContext(ctx context.Context, req *http.Request) *http.Request {
+	if req.Context() == ctx {
+		return req
+	}
+	return req.WithContext(ctx)
 }
 
 func closeBody(req *http.Request) {
