@@ -41,9 +41,9 @@ type Client struct {
 	base    string
 	baseURL *url.URL // base parsed, when it parses; nil otherwise
 	http    *http.Client
-	rt      *HTTPTransport    // the default transport, called directly; nil with ClientOptions.HTTPClient
-	answers sync.Pool         // *bytes.Buffer for reading answers, which are parsed and dropped
-	header  http.Header       // the same for every request; never modified
+	rt      *HTTPTransport // the default transport, called directly; nil with ClientOptions.HTTPClient
+	answers sync.Pool      // *bytes.Buffer for reading answers, which are parsed and dropped
+	header  http.Header    // the same for every request; never modified
 }
 
 // NewClient makes a Client.
