@@ -16,12 +16,21 @@ import (
 // never shortened. The engine calls Fit after Render.
 func Fit(r *Reply) []string {
 	var notes []string
-	fit := func(s *string, max int, name string) {
+	// name is a format and its indexes, formatted only for a field that is
+	// shortened: nearly every reply fits, and naming each of its buttons
+	// and rows cost more than the rest of Fit.
+	fit := func(s *string, max int, name string, index ...any) {
+		if len(*s) <= max { // never more code points than bytes
+			return
+		}
 		n := utf8.RuneCountInString(*s)
 		if n <= max {
 			return
 		}
 		*s = shorten(*s, max)
+		if len(index) > 0 {
+			name = fmt.Sprintf(name, index...)
+		}
 		notes = append(notes, fmt.Sprintf("%s shortened from %d to %d characters", name, n, utf8.RuneCountInString(*s)))
 	}
 	sameCaption := r.Media != nil && r.Media.Caption == r.Text
@@ -36,15 +45,15 @@ func Fit(r *Reply) []string {
 	fit(&r.Header, maxHeader, "header")
 	fit(&r.Footer, maxFooter, "footer")
 	for i := range r.Buttons {
-		fit(&r.Buttons[i].Title, maxButtonTitle, fmt.Sprintf("buttons[%d].title", i))
+		fit(&r.Buttons[i].Title, maxButtonTitle, "buttons[%d].title", i)
 	}
 	fit(&r.ListButton, maxListButton, "list_button")
 	for i := range r.Sections {
 		s := &r.Sections[i]
-		fit(&s.Title, maxSectionT, fmt.Sprintf("sections[%d].title", i))
+		fit(&s.Title, maxSectionT, "sections[%d].title", i)
 		for j := range s.Rows {
-			fit(&s.Rows[j].Title, maxRowTitle, fmt.Sprintf("sections[%d].rows[%d].title", i, j))
-			fit(&s.Rows[j].Description, maxRowDesc, fmt.Sprintf("sections[%d].rows[%d].description", i, j))
+			fit(&s.Rows[j].Title, maxRowTitle, "sections[%d].rows[%d].title", i, j)
+			fit(&s.Rows[j].Description, maxRowDesc, "sections[%d].rows[%d].description", i, j)
 		}
 	}
 	if r.Media != nil {
