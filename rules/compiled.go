@@ -147,7 +147,11 @@ func (t *Template) Render(env *Env) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", t.Pos, err)
 		}
-		if v != nil {
+		switch v := v.(type) {
+		case nil:
+		case string: // the usual value (a name, a field); fmt would box and pool
+			b.WriteString(v)
+		default:
 			fmt.Fprint(&b, v)
 		}
 	}
