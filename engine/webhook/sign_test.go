@@ -174,3 +174,27 @@ func TestVerifierReusesStates(t *testing.T) {
 		t.Error("a Verifier without a secret verified")
 	}
 }
+
+// BenchmarkVerify compares checking a text delivery's signature with a
+// new HMAC per call (VerifySignature) and with a Verifier's kept states.
+func BenchmarkVerify(b *testing.B) {
+	body := Fake{From: "6281234567890", Name: "Budi", Text: "halo", WamID: "wamid.bench"}.Body()
+	sig := Sign(testSecret, body)
+	b.Run("VerifySignature", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !VerifySignature(testSecret, body, sig) {
+				b.Fatal("rejected")
+			}
+		}
+	})
+	b.Run("Verifier", func(b *testing.B) {
+		v := NewVerifier(testSecret)
+		b.ReportAllocs()
+		for b.Loop() {
+			if !v.Verify(body, sig) {
+				b.Fatal("rejected")
+			}
+		}
+	})
+}
