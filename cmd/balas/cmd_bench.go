@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,6 +61,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	verbose := fs.Bool("v", false, "show the server's logs")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the run to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of the run to this file (go tool trace)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: balas bench [flags]")
 		fmt.Fprintln(fs.Output())
@@ -97,6 +99,19 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "balas bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintf(stderr, "balas bench: %v\n", err)
+			return 1
+		}
+		defer trace.Stop()
 	}
 	if *memProfile != "" {
 		defer func() {
