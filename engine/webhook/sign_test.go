@@ -3,6 +3,9 @@ package webhook
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -195,6 +198,39 @@ func BenchmarkVerify(b *testing.B) {
 			if !v.Verify(body, sig) {
 				b.Fatal("rejected")
 			}
+		}
+	})
+}
+
+// FuzzVerify holds Verifier.Verify, which decodes the header's hex digits
+// itself, equal to the plain reading: cut "sha256=", hex-decode 64 digits,
+// compare with the HMAC-SHA256 of the body. Headers are what anyone on the
+// internet can send.
+func FuzzVerify(f *testing.F) {
+	body := []byte(`{"object":"whatsapp_business_account"}`)
+	good := Sign(testSecret, body)
+	f.Add(body, good)
+	f.Add(body, strings.ToUpper(good))
+	f.Add(body, "sha256="+strings.ToUpper(good[7:]))
+	f.Add(body, good[:len(good)-1]+"G")
+	f.Add(body, "sha256=")
+	f.Add([]byte{}, Sign(testSecret, nil))
+	v := NewVerifier(testSecret)
+	f.Fuzz(func(t *testing.T, body []byte, header string) {
+		want := false
+		if hexSum, ok := strings.CutPrefix(header, "sha256="); ok && len(hexSum) == 64 {
+			if got, err := hex.DecodeString(hexSum); err == nil {
+				mac := hmac.New(sha256.New, testSecret)
+				mac.Write(body)
+				want = hmac.Equal(mac.Sum(nil), got)
+			}
+		}
+		if got := v.Verify(body, header); got != want {
+			t.Fatalf("Verify(%q, %q) = %v, want %v", body, header, got, want)
+		}
+		// The body's own signature verifies.
+		if !v.Verify(body, Sign(testSecret, body)) {
+			t.Fatalf("own signature of %q rejected", body)
 		}
 	})
 }
