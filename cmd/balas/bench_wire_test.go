@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -624,5 +625,35 @@ func TestBenchRuns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBenchRecords checks that -cpuprofile, -memprofile and -trace each
+// leave a file of their format behind: gzipped profiles, a Go execution
+// trace.
+func TestBenchRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs balas")
+	}
+	dir := t.TempDir()
+	cpu, mem, tr := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof"), filepath.Join(dir, "trace.out")
+	var out, errb bytes.Buffer
+	args := []string{"-n", "200", "-c", "4", "-senders", "20", "-baseline=false", "-cpuprofile", cpu, "-memprofile", mem, "-trace", tr}
+	if code := runBench(context.Background(), args, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
+	}
+	for path, magic := range map[string]string{cpu: "\x1f\x8b", mem: "\x1f\x8b", tr: "go 1."} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte(magic)) {
+			t.Errorf("%s starts with %q, want %q", filepath.Base(path), b[:min(len(b), 8)], magic)
+		}
+	}
+	var errb2 bytes.Buffer
+	if code := runBench(context.Background(), []string{"-n", "10", "-trace", filepath.Join(dir, "no", "such", "dir")}, nil, &out, &errb2); code == 0 ||
+		!strings.Contains(errb2.String(), "no such file") {
+		t.Errorf("trace to a missing folder: exit %d, %q", code, errb2.String())
 	}
 }

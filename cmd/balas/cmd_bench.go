@@ -87,31 +87,23 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	defer os.RemoveAll(dir)
 	o.dir = dir
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	for _, r := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{
+		{*cpuProfile, pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{*traceFile, trace.Start, trace.Stop},
+	} {
+		if r.path == "" {
+			continue
+		}
+		stop, err := record(r.path, r.start, r.stop)
 		if err != nil {
 			fmt.Fprintf(stderr, "balas bench: %v\n", err)
 			return 1
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "balas bench: %v\n", err)
-			return 1
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "balas bench: %v\n", err)
-			return 1
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			fmt.Fprintf(stderr, "balas bench: %v\n", err)
-			return 1
-		}
-		defer trace.Stop()
+		defer stop()
 	}
 	if *memProfile != "" {
 		defer func() {
@@ -217,6 +209,21 @@ func (r benchResult) print(w io.Writer, o benchOptions) {
 // heap they would count towards the collector's target, which grows with
 // the live heap, and balas's peak RSS would carry twice the generator's
 // bodies instead of once.
+// record starts a recorder of the run (the CPU profile, the execution
+// trace) writing to a new file at path; the returned func stops it and
+// closes the file.
+func record(path string, start func(io.Writer) error, stop func()) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { stop(); f.Close() }, nil
+}
+
 func bodies(n, senders int, text string) (bs [][]byte, sigs []string, from []string) {
 	now := time.Now()
 	size := 0
