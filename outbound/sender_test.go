@@ -516,18 +516,26 @@ func TestSenderWindowClosed(t *testing.T) {
 	}
 }
 
-func TestSenderPairLimitDelaysOnlyThatCustomer(t *testing.T) {
-	db := openDB(t, "")
-	const a, b = "6281234567890", "6285712345678"
+// pairLimited is a fake Graph API that answers 131056 (the customer's pair
+// rate limit) to the requests fail picks and accepts the others, and sender
+// options whose pair backoff unit is unit.
+func pairLimited(t *testing.T, unit time.Duration, fail func(fakeReq) bool) (*fakeGraph, SenderOptions) {
 	fake := newFakeGraph(t, func(r fakeReq) answer {
-		if r.to() == "+"+a && r.n == 0 {
+		if fail(r) {
 			return errAnswer(t, 400, "error_pair_rate_limit")
 		}
 		return answer{}
 	})
 	opts := testOptions()
-	opts.PairBackoffUnit = 300 * time.Millisecond
+	opts.PairBackoffUnit = unit
 	opts.MaxBackoff = 5 * time.Second
+	return fake, opts
+}
+
+func TestSenderPairLimitDelaysOnlyThatCustomer(t *testing.T) {
+	db := openDB(t, "")
+	const a, b = "6281234567890", "6285712345678"
+	fake, opts := pairLimited(t, 300*time.Millisecond, func(r fakeReq) bool { return r.to() == "+"+a && r.n == 0 })
 	qa := enqueueText(t, db, a, "for A")
 	s := NewSender(db, fake.client(), opts)
 	runSender(t, s)
@@ -572,15 +580,7 @@ func TestSenderPairLimitDelaysOnlyThatCustomer(t *testing.T) {
 func TestSenderPairBackoffGrowsPerCustomer(t *testing.T) {
 	db := openDB(t, "")
 	const a = "6281234567890"
-	fake := newFakeGraph(t, func(r fakeReq) answer {
-		if r.n < 2 {
-			return errAnswer(t, 400, "error_pair_rate_limit")
-		}
-		return answer{}
-	})
-	opts := testOptions()
-	opts.PairBackoffUnit = 100 * time.Millisecond
-	opts.MaxBackoff = 5 * time.Second
+	fake, opts := pairLimited(t, 100*time.Millisecond, func(r fakeReq) bool { return r.n < 2 })
 	q := enqueueText(t, db, a, "for A")
 	runSender(t, NewSender(db, fake.client(), opts))
 	waitDone(t, db)
