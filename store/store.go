@@ -60,6 +60,7 @@ type DB struct {
 	read  *sql.DB
 
 	jobs       chan job
+	dones      sync.Pool // chan error, one per waiting Write
 	maxBatch   int
 	linger     time.Duration        // the longest a batch waits for more jobs
 	stmts      map[string]*sql.Stmt // prepared on the write pool; writer goroutine only
@@ -195,22 +196,30 @@ func (db *DB) OnQueued(fn func([]OutboxItem)) { db.onQueued.Store(&fn) }
 // its batch fails, the batch runs again without that job), so it must have
 // no effects outside tx except setting its own results.
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
-	done := make(chan error, 1)
 	db.mu.RLock()
 	if db.closed {
 		db.mu.RUnlock()
 		return ErrClosed
 	}
+	// The writer answers each job exactly once, so a channel whose answer
+	// was taken is empty and can carry the next job's.
+	done, _ := db.dones.Get().(chan error)
+	if done == nil {
+		done = make(chan error, 1)
+	}
 	select {
 	case db.jobs <- job{fn: fn, done: done}:
 	case <-ctx.Done():
 		db.mu.RUnlock()
+		db.dones.Put(done)
 		return ctx.Err()
 	}
 	db.mu.RUnlock()
 	// Once queued, the job runs: wait for its commit even if ctx ends, so the
 	// caller never reports failure for data that is in fact stored.
-	return <-done
+	err := <-done
+	db.dones.Put(done)
+	return err
 }
 
 func (db *DB) writer() {
