@@ -115,6 +115,11 @@ func marshal(v any) ([]byte, error) {
 // contextWamid is the customer's message: quoted when r.Quote, the target of
 // a react. Errors are *BuildError (permanent: the reply itself is wrong).
 func BuildMessage(to Recipient, r rules.Reply, contextWamid string) ([]byte, error) {
+	return appendMessage(make([]byte, 0, 512), to, r, contextWamid)
+}
+
+// appendMessage is BuildMessage appending the body to dst.
+func appendMessage(dst []byte, to Recipient, r rules.Reply, contextWamid string) ([]byte, error) {
 	e := envelope{MessagingProduct: "whatsapp", RecipientType: "individual"}
 	switch {
 	case to.Number != "":
@@ -221,7 +226,7 @@ func BuildMessage(to Recipient, r rules.Reply, contextWamid string) ([]byte, err
 	default:
 		return nil, buildErr("unknown reply kind %q", r.Kind)
 	}
-	b, err := e.appendJSON(make([]byte, 0, 512))
+	b, err := e.appendJSON(dst)
 	if err != nil {
 		return nil, buildErr("%v", err)
 	}
@@ -420,7 +425,11 @@ func dropLeadingComma(b []byte, at int) []byte {
 // with the typing indicator when typing. It is written by hand: one is sent
 // for nearly every message, and the shape never changes.
 func BuildRead(wamid string, typing bool) []byte {
-	b := make([]byte, 0, 96+len(wamid))
+	return appendRead(make([]byte, 0, 96+len(wamid)), wamid, typing)
+}
+
+// appendRead is BuildRead appending the body to b.
+func appendRead(b []byte, wamid string, typing bool) []byte {
 	b = append(b, `{"messaging_product":"whatsapp","status":"read","message_id":`...)
 	b = appendJSONString(b, wamid)
 	if typing {

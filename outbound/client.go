@@ -124,6 +124,12 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, err
 // which sets the deadline on the connection (see Sender.sendContext).
 func (c *Client) boundsCalls() bool { return c.rt != nil }
 
+// doneWithBody reports whether Send is done with the request body when it
+// returns: true for the default HTTPTransport, which writes the whole body
+// before it reads the answer, and whose retries happen within the call.
+// net/http's transport may still read a body after answering.
+func (c *Client) doneWithBody() bool { return c.rt != nil }
+
 // plainPathSegment reports whether s is a non-empty path segment that needs
 // no escaping.
 func plainPathSegment(s string) bool {

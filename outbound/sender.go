@@ -123,11 +123,12 @@ func (o *SenderOptions) defaults() {
 // (the next waits until the previous is sent or has failed for good),
 // different conversations in parallel.
 type Sender struct {
-	db  *store.DB
-	t   Transport
-	o   SenderOptions
-	log *slog.Logger
-	m   *metrics
+	db     *store.DB
+	t      Transport
+	o      SenderOptions
+	bodies sync.Pool // *[]byte: request bodies' arrays, when the transport is done with them (reuseBody)
+	log    *slog.Logger
+	m      *metrics
 
 	wake chan struct{}
 	sem  chan struct{}
@@ -506,6 +507,26 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
+// bodyBuffer is an empty buffer to build a request body in: one kept by
+// reuseBody, or a new one of the usual size.
+func (s *Sender) bodyBuffer() []byte {
+	if b, ok := s.bodies.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, 512)
+}
+
+// reuseBody keeps body's array for the next one, when the transport is done
+// with bodies once Send returns (balas's own HTTPTransport writes a body out
+// before it reads the answer) and the array is of a usual size.
+func (s *Sender) reuseBody(body []byte) {
+	if d, ok := s.t.(interface{ doneWithBody() bool }); !ok || !d.doneWithBody() || cap(body) > 16<<10 {
+		return
+	}
+	body = body[:0]
+	s.bodies.Put(&body)
+}
+
 // sendContext is the context of one Graph call: detached, which Run made
 // once (context.WithoutCancel: a send under way finishes even while
 // shutting down), bounded by SendTimeout.
@@ -540,11 +561,11 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pai
 		return s.log.With("outbox_id", it.ID, "conversation_id", it.ConversationID, "kind", it.Kind, "wamid", it.ContextWamid)
 	}
 	label := it.Kind
-	var body []byte
+	body := s.bodyBuffer()
 	var buildErr error
 	switch it.Kind {
 	case store.OutboxRead, store.OutboxTyping:
-		body = BuildRead(it.ContextWamid, it.Kind == store.OutboxTyping)
+		body = appendRead(body, it.ContextWamid, it.Kind == store.OutboxTyping)
 	default:
 		var r rules.Reply
 		if it.Decoded != nil {
@@ -564,7 +585,7 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pai
 				return res
 			}
 		}
-		body, buildErr = BuildMessage(Recipient{Number: it.ToNumber, UserID: it.ToUserID}, r, it.ContextWamid)
+		body, buildErr = appendMessage(body, Recipient{Number: it.ToNumber, UserID: it.ToUserID}, r, it.ContextWamid)
 	}
 	if it.Kind == store.OutboxTyping && !it.WindowStart.IsZero() && s.o.Now().Sub(it.WindowStart) > s.o.Window {
 		// "typing…" for a reply that cannot be sent would mislead the customer.
@@ -606,6 +627,7 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pai
 	wamid, err := s.t.Send(sendCtx, it.PhoneNumberID, body)
 	s.m.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
 	cancel()
+	s.reuseBody(body)
 	<-s.sem
 
 	attempts := it.Attempts + 1

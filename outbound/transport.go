@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -221,13 +222,13 @@ func (t *HTTPTransport) roundTrip(ctx context.Context, req *http.Request) (*http
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.ContentLength <= 0 {
 		// A body of unknown length (chunked upload): net/http knows how.
-		return t.roundTripNetHTTP(withContext(ctx, req))
+		return t.roundTripNetHTTP(detachBody(withContext(ctx, req)))
 	}
 	if proxy, err := t.Proxy(req); err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("graph api transport: choose proxy: %w", err)
 	} else if proxy != nil {
-		return t.roundTripNetHTTP(withContext(ctx, req))
+		return t.roundTripNetHTTP(detachBody(withContext(ctx, req)))
 	}
 	for _, vs := range req.Header {
 		for _, v := range vs {
@@ -272,6 +273,36 @@ func withContext(ctx context.Context, req *http.Request) *http.Request {
 	}
 	return req.WithContext(ctx)
 }
+
+// detachBody gives req, on its way to net/http, a copy of its body:
+// net/http may read a body after it has answered, while balas's own path is
+// done with it by then, and the sender reuses body arrays on that promise
+// (Client.doneWithBody). A body that cannot be read is left as it is, for
+// net/http to report.
+func detachBody(req *http.Request) *http.Request {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req
+	}
+	b, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	r := req.Clone(req.Context())
+	switch {
+	case err != nil:
+		r.Body, r.GetBody = io.NopCloser(errReader{err}), nil
+	case len(b) == 0:
+		r.Body, r.ContentLength = http.NoBody, 0
+		r.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+	default:
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return r
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 func closeBody(req *http.Request) {
 	if req.Body != nil {

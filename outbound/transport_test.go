@@ -462,3 +462,34 @@ func TestHTTPTransportBodies(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// TestDetachBody checks the copy a request gets on its way to net/http
+// (proxies, bodies of unknown length): it reads as the original did even
+// after the caller reuses the original's array, and so does GetBody.
+func TestDetachBody(t *testing.T) {
+	orig := []byte(`{"messaging_product":"whatsapp"}`)
+	req, err := http.NewRequest(http.MethodPost, "http://graph.example/v1/1/messages", bytes.NewReader(orig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := string(orig)
+	r := detachBody(req)
+	copy(orig, bytes.Repeat([]byte("x"), len(orig))) // the sender reuses the array
+	for i, rc := range []func() (io.ReadCloser, error){func() (io.ReadCloser, error) { return r.Body, nil }, r.GetBody} {
+		body, err := rc()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := io.ReadAll(body); string(b) != want {
+			t.Errorf("read %d: %q, want %q", i, b, want)
+		}
+	}
+	if r.ContentLength != int64(len(want)) || r == req {
+		t.Errorf("ContentLength %d (want %d), same request %v", r.ContentLength, len(want), r == req)
+	}
+	empty, _ := http.NewRequest(http.MethodPost, "http://graph.example/", nil)
+	empty.Body, empty.ContentLength = io.NopCloser(strings.NewReader("")), -1 // of unknown length, and empty
+	if r := detachBody(empty); r.Body != http.NoBody || r.ContentLength != 0 {
+		t.Errorf("empty body: %T, length %d", r.Body, r.ContentLength)
+	}
+}
