@@ -8,7 +8,6 @@ package outbound
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -182,13 +181,5 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 	if !bytes.Contains(answer, []byte(`"messages"`)) {
 		return "", nil // {"success":true}: a receipt or typing indicator
 	}
-	var ok struct {
-		Messages []struct {
-			ID string `json:"id"`
-		} `json:"messages"`
-	}
-	if json.Unmarshal(answer, &ok) == nil && len(ok.Messages) > 0 {
-		return ok.Messages[0].ID, nil
-	}
-	return "", nil
+	return messageID(answer), nil
 }
