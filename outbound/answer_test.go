@@ -31,7 +31,7 @@ var answerCases = []struct {
 	{`{"messages":[]}`, "", true},
 	{`{"messages":null}`, "", true},
 	{`{"a":1.5e3,"b":true,"c":null,"d":"x\"}","messages":[{"id":"m","n":-2}]}`, "m", true},
-	{`{"messages":[{"id":"a\u0062"}]}`, "ab", false},               // an escape
+	{`{"messages":[{"id":"a\u0062"}]}`, "ab", false},                  // an escape
 	{`{"messages":[{"id":"x"}],"messages":[{"id":"y"}]}`, "y", false}, // the last one counts
 	{`{"messages":[{"id":"x","id":"y"}]}`, "y", false},
 	{`{"Messages":[{"ID":"x"}],"messages":[{"id":"y"}]}`, "y", false},
