@@ -21,6 +21,11 @@ func messageID(answer []byte) string {
 	if id, ok := scanMessageID(answer); ok {
 		return id
 	}
+	return unmarshalMessageID(answer)
+}
+
+// unmarshalMessageID is messageID through json.Unmarshal.
+func unmarshalMessageID(answer []byte) string {
 	var v struct {
 		Messages []struct {
 			ID string `json:"id"`
@@ -40,42 +45,11 @@ func scanMessageID(b []byte) (id string, ok bool) {
 	}
 	s := answerScan{b: b}
 	s.space()
-	if !s.eat('{') {
-		return "", false
-	}
-	seen := false // a "messages" key
-	for first := true; ; first = false {
-		s.space()
-		if first && s.eat('}') {
-			return id, true
-		}
-		key, plain := s.key()
-		if !plain {
-			return "", false
-		}
-		s.space()
-		s.eat(':')
-		s.space()
-		switch {
-		case string(key) == "messages":
-			if seen {
-				return "", false // the last one would count
-			}
-			seen = true
-			if id, ok = s.messages(); !ok {
-				return "", false
-			}
-		case equalFoldASCII(key, "messages"):
-			return "", false
-		default:
-			s.skip()
-		}
-		s.space()
-		if s.eat('}') {
-			return id, true
-		}
-		s.eat(',')
-	}
+	ok = s.object("messages", func() bool {
+		id, ok = s.messages()
+		return ok
+	})
+	return id, ok
 }
 
 // answerScan walks JSON that json.Valid accepted: it never has to report
@@ -207,41 +181,53 @@ func (s *answerScan) messages() (id string, ok bool) {
 // message reads one element of "messages": an object, its "id" a plain
 // string (or absent).
 func (s *answerScan) message() (id string, ok bool) {
+	ok = s.object("id", func() bool {
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return false
+		}
+		v, plain := s.key()
+		id = string(v)
+		return plain
+	})
+	return id, ok
+}
+
+// object reads an object, calling read at the value of the key name (which
+// reads it and reports whether it is of the usual shape) and skipping the
+// other values. ok is false when the value is not an object, or the key is
+// repeated, escaped, or matches name only when case is ignored: where
+// json.Unmarshal may take another value than the first exact one.
+func (s *answerScan) object(name string, read func() bool) (ok bool) {
 	if !s.eat('{') {
-		return "", false
+		return false
 	}
 	seen := false
 	for first := true; ; first = false {
 		s.space()
 		if first && s.eat('}') {
-			return id, true
+			return true
 		}
 		key, plain := s.key()
 		if !plain {
-			return "", false
+			return false
 		}
 		s.space()
 		s.eat(':')
 		s.space()
 		switch {
-		case string(key) == "id":
-			if seen || s.i >= len(s.b) || s.b[s.i] != '"' {
-				return "", false
+		case string(key) == name:
+			if seen || !read() {
+				return false
 			}
 			seen = true
-			v, plain := s.key()
-			if !plain {
-				return "", false
-			}
-			id = string(v)
-		case equalFoldASCII(key, "id"):
-			return "", false
+		case equalFoldASCII(key, name):
+			return false
 		default:
 			s.skip()
 		}
 		s.space()
 		if s.eat('}') {
-			return id, true
+			return true
 		}
 		s.eat(',')
 	}
