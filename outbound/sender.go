@@ -126,9 +126,11 @@ type Sender struct {
 	db     *store.DB
 	t      Transport
 	o      SenderOptions
-	bodies sync.Pool // *[]byte: request bodies' arrays, when the transport is done with them (reuseBody)
-	log    *slog.Logger
-	m      *metrics
+	bodies sync.Pool // *[]byte: request bodies' arrays (reuseBody)
+	// keepBodies: the transport is done with a body when Send returns.
+	keepBodies bool
+	log        *slog.Logger
+	m          *metrics
 
 	wake chan struct{}
 	sem  chan struct{}
@@ -155,6 +157,9 @@ func NewSender(db *store.DB, t Transport, opts SenderOptions) *Sender {
 		sem:    make(chan struct{}, opts.Workers),
 		phones: map[string]*phoneLimiter{},
 		pairs:  map[string]*rate.Limiter{},
+	}
+	if d, ok := t.(interface{ doneWithBody() bool }); ok {
+		s.keepBodies = d.doneWithBody()
 	}
 	if db != nil {
 		db.OnQueued(s.queued)
@@ -349,12 +354,11 @@ func (s *Sender) Run(ctx context.Context) error {
 			})
 			return
 		}
-		due := c.queue[c.head : c.head+1]
-		for now := s.o.Now(); len(due) < maxChain && c.head+len(due) < len(c.queue) &&
-			!c.queue[c.head+len(due)].NextAttemptAt.After(now); {
-			due = c.queue[c.head : c.head+len(due)+1]
+		n, now := 1, s.o.Now() // the head is due; the task takes the due items after it too
+		for n < maxChain && c.head+n < len(c.queue) && !c.queue[c.head+n].NextAttemptAt.After(now) {
+			n++
 		}
-		t := task{due, c.pairErrors}
+		t := task{c.queue[c.head : c.head+n], c.pairErrors}
 		select {
 		case tasks <- t: // an idle executor takes it
 		default:
@@ -520,7 +524,7 @@ func (s *Sender) bodyBuffer() []byte {
 // with bodies once Send returns (balas's own HTTPTransport writes a body out
 // before it reads the answer) and the array is of a usual size.
 func (s *Sender) reuseBody(body []byte) {
-	if d, ok := s.t.(interface{ doneWithBody() bool }); !ok || !d.doneWithBody() || cap(body) > 16<<10 {
+	if !s.keepBodies || cap(body) > 16<<10 {
 		return
 	}
 	body = body[:0]
