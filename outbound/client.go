@@ -125,8 +125,9 @@ func (c *Client) boundsCalls() bool { return c.rt != nil }
 
 // doneWithBody reports whether Send is done with the request body when it
 // returns: true for the default HTTPTransport, which writes the whole body
-// before it reads the answer, and whose retries happen within the call.
-// net/http's transport may still read a body after answering.
+// before it reads the answer, retries within the call, and gives requests it
+// hands to net/http (proxies) a copy of the body (net/http may still read a
+// body after answering).
 func (c *Client) doneWithBody() bool { return c.rt != nil }
 
 // plainPathSegment reports whether s is a non-empty path segment that needs
