@@ -59,8 +59,11 @@ func (c *convCache) reset() {
 // holds the write lock, so nobody can commit between the check and the
 // writer's own commit.
 func (tx *Tx) checkDataVersion() error {
-	var v int64
-	if err := tx.QueryRow("PRAGMA data_version").Scan(&v); err != nil {
+	v, ok, err := tx.queryInt64Raw("PRAGMA data_version")
+	if !ok && err == nil {
+		err = tx.QueryRow("PRAGMA data_version").Scan(&v)
+	}
+	if err != nil {
 		return fmt.Errorf("store: read data_version: %w", err)
 	}
 	c := &tx.db.convs

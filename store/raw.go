@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -61,29 +62,21 @@ func (tx *Tx) execRaw(query string, args []any) (res sql.Result, ok bool, err er
 		}
 		r.args = append(r.args, driver.NamedValue{Ordinal: i + 1, Value: v})
 	}
-	ctx := context.Background()
 	rawErr := tx.conn.Raw(func(dc any) error {
-		prep, pok := dc.(driver.ConnPrepareContext)
-		if !pok {
+		st, perr := tx.rawStmt(dc, query)
+		if errors.Is(perr, errNoRawPrepare) {
 			return nil
 		}
-		if dc != r.conn { // a new connection (the pool replaced a broken one)
-			r.conn, r.stmts = dc, map[string]driver.Stmt{}
-		}
-		st := r.stmts[query]
-		if st == nil {
-			if st, err = prep.PrepareContext(ctx, query); err != nil {
-				ok, err = true, fmt.Errorf("store: prepare %q: %w", firstLine(query), err)
-				return nil
-			}
-			r.stmts[query] = st
+		if perr != nil {
+			ok, err = true, perr
+			return nil
 		}
 		ex, eok := st.(driver.StmtExecContext)
 		if !eok {
 			return nil
 		}
 		ok = true
-		res, err = ex.ExecContext(ctx, r.args)
+		res, err = ex.ExecContext(context.Background(), r.args)
 		return nil
 	})
 	if rawErr != nil {
@@ -93,6 +86,65 @@ func (tx *Tx) execRaw(query string, args []any) (res sql.Result, ok bool, err er
 		return nil, true, err
 	}
 	return res, ok, nil
+}
+
+// rawStmt returns the statement for query prepared on the driver
+// connection dc, preparing it on first use.
+func (tx *Tx) rawStmt(dc any, query string) (driver.Stmt, error) {
+	r := &tx.db.raw
+	if dc != r.conn { // a new connection (the pool replaced a broken one)
+		r.conn, r.stmts = dc, map[string]driver.Stmt{}
+	}
+	if st := r.stmts[query]; st != nil {
+		return st, nil
+	}
+	prep, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, errNoRawPrepare
+	}
+	st, err := prep.PrepareContext(context.Background(), query)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare %q: %w", firstLine(query), err)
+	}
+	r.stmts[query] = st
+	return st, nil
+}
+
+// errNoRawPrepare: the driver connection cannot prepare statements itself.
+var errNoRawPrepare = errors.New("store: driver connection without PrepareContext")
+
+// queryInt64Raw runs query, which returns one integer, on the transaction's
+// driver connection, as execRaw runs statements (for PRAGMA data_version,
+// read in every batch). ok is false when it could not: the caller then uses
+// database/sql.
+func (tx *Tx) queryInt64Raw(query string) (v int64, ok bool, err error) {
+	rawErr := tx.conn.Raw(func(dc any) error {
+		st, perr := tx.rawStmt(dc, query)
+		if perr != nil {
+			return perr
+		}
+		q, qok := st.(driver.StmtQueryContext)
+		if !qok {
+			return errNoRawPrepare
+		}
+		rows, qerr := q.QueryContext(context.Background(), nil)
+		if qerr != nil {
+			ok, err = true, fmt.Errorf("store: %s: %w", firstLine(query), qerr)
+			return nil
+		}
+		defer rows.Close()
+		dest := []driver.Value{nil}
+		if nerr := rows.Next(dest); nerr != nil {
+			ok, err = true, fmt.Errorf("store: %s: %w", firstLine(query), nerr)
+			return nil
+		}
+		v, ok = dest[0].(int64)
+		return nil
+	})
+	if rawErr != nil {
+		return 0, false, nil
+	}
+	return v, ok, err
 }
 
 // closeRaw finalizes the raw statements; the writer has stopped.
