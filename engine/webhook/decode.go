@@ -93,7 +93,7 @@ var errNotObject = errors.New("webhook: body is not a JSON object")
 // IsJSONObject reports whether body is one valid JSON object. A body that
 // Decode accepts always is one.
 func IsJSONObject(body []byte) bool {
-	return isObject(body) && json.Valid(body)
+	return isObject(body) && validJSON(body)
 }
 
 // isObject reports whether body starts (after white space) like a JSON object.

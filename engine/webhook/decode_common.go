@@ -15,7 +15,8 @@ import (
 // instead of json.Unmarshal's reflection, which cost more than storing the
 // message. It handles only that shape and gives up (ok == false) on
 // anything else, leaving the body to decodeFast and decodeLayered:
-//   - a body json.Valid rejects (so a body it accepts is valid JSON);
+//   - a body json.Valid rejects (validJSON, which agrees with it; so a body
+//     it accepts is valid JSON);
 //   - a change whose field is not "messages" or whose value is missing or
 //     null; errors in a value, a message or a status;
 //   - a message with any field other than from, from_user_id, id,
@@ -51,13 +52,13 @@ var (
 	commonPricingKeys     = []string{"billable", "pricing_model", "type", "category"}
 )
 
-// commonParser reads valid JSON (json.Valid accepted it).
+// commonParser reads valid JSON (validJSON accepted it).
 type commonParser struct {
 	rawWalker
 }
 
 func decodeCommon(body []byte) (*Delivery, bool) {
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return nil, false
 	}
 	p := &commonParser{rawWalker{b: body}}
