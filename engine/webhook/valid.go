@@ -60,16 +60,7 @@ func (v *validator) value(depth int) bool {
 }
 
 func (v *validator) object(depth int) bool {
-	if depth > maxDepth {
-		return false
-	}
-	v.i++ // {
-	v.space()
-	if v.i < len(v.b) && v.b[v.i] == '}' {
-		v.i++
-		return true
-	}
-	for {
+	return v.items(depth, '}', func() bool {
 		if v.i >= len(v.b) || v.b[v.i] != '"' || !v.str() {
 			return false
 		}
@@ -79,38 +70,28 @@ func (v *validator) object(depth int) bool {
 		}
 		v.i++
 		v.space()
-		if !v.value(depth) {
-			return false
-		}
-		v.space()
-		if v.i >= len(v.b) {
-			return false
-		}
-		switch v.b[v.i] {
-		case ',':
-			v.i++
-			v.space()
-		case '}':
-			v.i++
-			return true
-		default:
-			return false
-		}
-	}
+		return v.value(depth)
+	})
 }
 
 func (v *validator) array(depth int) bool {
+	return v.items(depth, ']', func() bool { return v.value(depth) })
+}
+
+// items reads an array or object from its opening bracket: items read by
+// item, separated by commas, up to close.
+func (v *validator) items(depth int, close byte, item func() bool) bool {
 	if depth > maxDepth {
 		return false
 	}
-	v.i++ // [
+	v.i++ // [ or {
 	v.space()
-	if v.i < len(v.b) && v.b[v.i] == ']' {
+	if v.i < len(v.b) && v.b[v.i] == close {
 		v.i++
 		return true
 	}
 	for {
-		if !v.value(depth) {
+		if !item() {
 			return false
 		}
 		v.space()
@@ -121,7 +102,7 @@ func (v *validator) array(depth int) bool {
 		case ',':
 			v.i++
 			v.space()
-		case ']':
+		case close:
 			v.i++
 			return true
 		default:
