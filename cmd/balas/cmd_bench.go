@@ -203,12 +203,6 @@ func (r benchResult) print(w io.Writer, o benchOptions) {
 	}
 }
 
-// bodies builds n signed text deliveries from `senders` customers.
-// bodies prepares the n signed deliveries the generator posts. They are kept
-// in one block of memory outside the Go heap (where the OS allows): in the
-// heap they would count towards the collector's target, which grows with
-// the live heap, and balas's peak RSS would carry twice the generator's
-// bodies instead of once.
 // record starts a recorder of the run (the CPU profile, the execution
 // trace) writing to a new file at path; the returned func stops it and
 // closes the file.
@@ -224,6 +218,11 @@ func record(path string, start func(io.Writer) error, stop func()) (func(), erro
 	return func() { stop(); f.Close() }, nil
 }
 
+// bodies prepares the n signed text deliveries, from `senders` customers,
+// that the generator posts. They are kept in one block of memory outside the
+// Go heap (where the OS allows): in the heap they would count towards the
+// collector's target, which grows with the live heap, and balas's peak RSS
+// would carry twice the generator's bodies instead of once.
 func bodies(n, senders int, text string) (bs [][]byte, sigs []string, from []string) {
 	now := time.Now()
 	size := 0
