@@ -33,6 +33,11 @@ type ClientOptions struct {
 	// HTTPClient, when set, makes the calls. By default they go through an
 	// HTTPTransport with its defaults (10 s per call, keep-alive).
 	HTTPClient *http.Client
+	// IdleConns is how many keep-alive connections the default transport
+	// keeps open for reuse (default DefaultMaxIdlePerHost). Give it at
+	// least the number of calls made at once (SenderOptions.Workers):
+	// otherwise connections are closed after use and dialled again.
+	IdleConns int
 }
 
 // Client calls the Graph API's messages endpoint. It is safe for concurrent use.
@@ -58,7 +63,7 @@ func NewClient(opts ClientOptions) *Client {
 	hc := opts.HTTPClient
 	var rt *HTTPTransport
 	if hc == nil {
-		rt = &HTTPTransport{} // it bounds each call
+		rt = &HTTPTransport{MaxIdlePerHost: opts.IdleConns} // it bounds each call
 		hc = &http.Client{Transport: rt}
 	}
 	c := &Client{base: base + "/" + version + "/", http: hc, rt: rt, header: http.Header{

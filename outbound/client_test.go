@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,5 +267,45 @@ func TestClientCallPaths(t *testing.T) {
 	id, err := NewClient(ClientOptions{HTTPClient: hc}).Send(context.Background(), "1", []byte(`{}`))
 	if err != nil || id != "wamid.X" || calls != 1 {
 		t.Fatalf("own client: id %q, err %v, %d calls", id, err, calls)
+	}
+}
+
+// ClientOptions.IdleConns is how many connections the default transport
+// keeps for the next calls: with fewer than the calls made at once, the
+// rest are dialled again each round.
+func TestClientIdleConns(t *testing.T) {
+	const calls = 5
+	for _, tc := range []struct{ idle, wantConns int }{{idle: 0, wantConns: calls}, {idle: calls, wantConns: calls}, {idle: 2, wantConns: calls + calls - 2}} {
+		var conns atomic.Int64
+		var arrived sync.WaitGroup
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			arrived.Done()
+			arrived.Wait() // all calls of a round are in flight at once, each on its own connection
+			w.Write([]byte(`{"messages":[{"id":"wamid.x"}]}`))
+		}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}
+		srv.Start()
+		c := NewClient(ClientOptions{BaseURL: srv.URL, AccessToken: "t", IdleConns: tc.idle})
+		for range 2 {
+			arrived.Add(calls)
+			var wg sync.WaitGroup
+			for range calls {
+				wg.Go(func() {
+					if _, err := c.Send(context.Background(), "123", []byte(`{}`)); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+		}
+		srv.Close()
+		if got := conns.Load(); got != int64(tc.wantConns) {
+			t.Errorf("IdleConns %d: %d connections for two rounds of %d calls, want %d", tc.idle, got, calls, tc.wantConns)
+		}
 	}
 }

@@ -1119,3 +1119,81 @@ func TestConvQueueKeepsOrder(t *testing.T) {
 		})
 	}
 }
+
+// gatedTransport holds every call until release is closed, counting the
+// calls in flight.
+type gatedTransport struct {
+	release  chan struct{}
+	mu       sync.Mutex
+	inFlight int
+	most     int
+	calls    int
+}
+
+func (g *gatedTransport) Send(ctx context.Context, phoneNumberID string, body []byte) (string, error) {
+	g.mu.Lock()
+	g.inFlight++
+	g.calls++
+	n := g.calls
+	g.most = max(g.most, g.inFlight)
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.inFlight--
+		g.mu.Unlock()
+	}()
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return fmt.Sprintf("wamid.gated.%d", n), nil
+}
+
+func (g *gatedTransport) counts() (inFlight, most, calls int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.inFlight, g.most, g.calls
+}
+
+// Workers bounds the calls in flight over all conversations (balas serve's
+// --send-concurrency); the others wait their turn and are all sent.
+func TestSenderKeepsToWorkers(t *testing.T) {
+	for _, workers := range []int{1, 3, 12} {
+		t.Run(fmt.Sprint(workers), func(t *testing.T) {
+			db := openDB(t, "")
+			const customers = 10
+			for i := range customers {
+				enqueueText(t, db, fmt.Sprintf("62811000%02d", i), "x")
+			}
+			g := &gatedTransport{release: make(chan struct{})}
+			var open sync.Once
+			release := func() { open.Do(func() { close(g.release) }) }
+			opts := testOptions()
+			opts.Workers = workers
+			runSender(t, NewSender(db, g, opts))
+			t.Cleanup(release) // before the sender stops, also when the test fails
+			want := min(workers, customers)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				if n, _, _ := g.counts(); n == want {
+					break
+				}
+				if time.Now().After(deadline) {
+					n, _, _ := g.counts()
+					t.Fatalf("%d calls in flight, want %d", n, want)
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond) // room for a call over the limit to start
+			if _, most, _ := g.counts(); most != want {
+				t.Fatalf("at most %d calls in flight, want %d", most, want)
+			}
+			release()
+			waitDone(t, db)
+			if _, most, calls := g.counts(); most != want || calls != customers {
+				t.Fatalf("%d calls, at most %d in flight; want %d and %d", calls, most, customers, want)
+			}
+		})
+	}
+}

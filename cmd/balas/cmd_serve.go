@@ -104,7 +104,8 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 			log.Warn("DEV MODE: no BALAS_ACCESS_TOKEN; replies are logged and stored, not sent")
 			transport = outbound.NewDryRun(log)
 		} else {
-			transport = outbound.NewClient(outbound.ClientOptions{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, AccessToken: cfg.AccessToken})
+			transport = outbound.NewClient(outbound.ClientOptions{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, AccessToken: cfg.AccessToken,
+				IdleConns: max(cfg.SendCalls, outbound.DefaultMaxIdlePerHost)})
 		}
 	}
 	pairInterval := cfg.PairInterval
@@ -113,6 +114,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 	}
 	a.sender = outbound.NewSender(db, transport, outbound.SenderOptions{
 		Rate:         cfg.SendRate,
+		Workers:      cfg.SendCalls,
 		PairBurst:    cfg.PairBurst,
 		PairInterval: pairInterval,
 		Logger:       log,

@@ -29,24 +29,25 @@ func TestServeConfig(t *testing.T) {
 		{name: "defaults", env: secrets, check: func(c *config) string {
 			if c.Addr != ":8080" || c.Rules != "rules" || c.DB != "balas.db" || c.GraphURL != "https://graph.facebook.com" ||
 				c.GraphVersion != "v25.0" || c.SendRate != 80 || c.LogFormat != "text" || c.Dev || c.RulesGiven ||
-				c.PairBurst != 20 || c.PairInterval != 6*time.Second {
+				c.PairBurst != 20 || c.PairInterval != 6*time.Second || c.SendCalls != 64 {
 				return "unexpected defaults"
 			}
 			return ""
 		}},
 		{name: "environment", env: append(secrets, "BALAS_ADDR", ":9000", "BALAS_RULES", "r.yaml", "BALAS_DB", "x.db",
-			"BALAS_SEND_RATE", "1000", "BALAS_LOG_FORMAT", "json", "BALAS_GRAPH_URL", "http://fake/", "BALAS_DEV", "1"),
+			"BALAS_SEND_RATE", "1000", "BALAS_LOG_FORMAT", "json", "BALAS_GRAPH_URL", "http://fake/", "BALAS_DEV", "1",
+			"BALAS_SEND_CONCURRENCY", "800"),
 			check: func(c *config) string {
-				if c.Addr != ":9000" || c.Rules != "r.yaml" || !c.RulesGiven || c.DB != "x.db" || c.SendRate != 1000 ||
+				if c.Addr != ":9000" || c.Rules != "r.yaml" || !c.RulesGiven || c.DB != "x.db" || c.SendRate != 1000 || c.SendCalls != 800 ||
 					c.LogFormat != "json" || c.GraphURL != "http://fake" || !c.Dev {
 					return "environment not applied"
 				}
 				return ""
 			}},
-		{name: "flags win over environment", args: []string{"--addr", ":7000", "--send-rate", "20", "--rules", "flag-rules"},
-			env: append(secrets, "BALAS_ADDR", ":9000", "BALAS_SEND_RATE", "1000", "BALAS_RULES", "env-rules"),
+		{name: "flags win over environment", args: []string{"--addr", ":7000", "--send-rate", "20", "--rules", "flag-rules", "--send-concurrency", "8"},
+			env: append(secrets, "BALAS_ADDR", ":9000", "BALAS_SEND_RATE", "1000", "BALAS_RULES", "env-rules", "BALAS_SEND_CONCURRENCY", "800"),
 			check: func(c *config) string {
-				if c.Addr != ":7000" || c.SendRate != 20 || c.Rules != "flag-rules" {
+				if c.Addr != ":7000" || c.SendRate != 20 || c.Rules != "flag-rules" || c.SendCalls != 8 {
 					return "flags did not win"
 				}
 				return ""
@@ -67,6 +68,9 @@ func TestServeConfig(t *testing.T) {
 		}},
 		{name: "bad send rate", args: []string{"--send-rate", "fast"}, env: secrets, wantErr: "--send-rate"},
 		{name: "zero send rate", args: []string{"--send-rate", "0"}, env: secrets, wantErr: "positive"},
+		{name: "bad send concurrency", args: []string{"--send-concurrency", "many"}, env: secrets, wantErr: "--send-concurrency"},
+		{name: "zero send concurrency", args: []string{"--send-concurrency", "0"}, env: secrets, wantErr: "from 1 to 4096"},
+		{name: "too much send concurrency", env: append(secrets, "BALAS_SEND_CONCURRENCY", "5000"), wantErr: "from 1 to 4096"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, env: secrets, wantErr: "text or json"},
 		{name: "bad BALAS_DEV", env: append(secrets, "BALAS_DEV", "maybe"), wantErr: "BALAS_DEV"},
 		{name: "bad pair interval", args: []string{"--pair-interval", "soon"}, env: secrets, wantErr: "--pair-interval"},

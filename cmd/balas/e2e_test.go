@@ -86,6 +86,10 @@ type e2eGraph struct {
 	mu    sync.Mutex
 	calls []e2eCall
 	seq   int
+	// delay holds every answer this long (set before the first call);
+	// inFlight and most count the calls being answered.
+	delay          time.Duration
+	inFlight, most int
 }
 
 func newE2EGraph(t *testing.T) *e2eGraph {
@@ -107,7 +111,15 @@ func (g *e2eGraph) serve(w http.ResponseWriter, r *http.Request) {
 	g.calls = append(g.calls, e2eCall{Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body})
 	g.seq++
 	n := g.seq
+	g.inFlight++
+	g.most = max(g.most, g.inFlight)
 	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.inFlight--
+		g.mu.Unlock()
+	}()
+	time.Sleep(g.delay)
 	w.Header().Set("Content-Type", "application/json")
 	if e2eStr(body, "status") == "read" {
 		io.WriteString(w, `{"success":true}`)
@@ -119,6 +131,13 @@ func (g *e2eGraph) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *e2eGraph) url() string { return g.srv.URL }
+
+// mostInFlight is the most calls that were being answered at once.
+func (g *e2eGraph) mostInFlight() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.most
+}
 
 func (g *e2eGraph) all() []e2eCall {
 	g.mu.Lock()
@@ -953,6 +972,23 @@ rules:
 	}
 	if !slices.IsSorted(order) || len(order) != 20 {
 		t.Errorf("read receipts in this order: %v", order)
+	}
+	g.checkCalls(t)
+}
+
+// --send-concurrency bounds the Graph API calls in flight: with Graph
+// slow to answer, 8 customers at once get their answers 2 calls at a time.
+func TestE2ESendConcurrency(t *testing.T) {
+	g := newE2EGraph(t)
+	g.delay = 40 * time.Millisecond
+	p := startBalasServe(t, e2eTokoRules, filepath.Join(t.TempDir(), "balas.db"), g.url(), "--send-concurrency", "2")
+	const n = 8
+	for i := range n {
+		p.mustPost(t, webhook.Fake{From: fmt.Sprintf("62845500%04d", i), Text: "halo"}.Body())
+	}
+	e2eWait(t, 15*time.Second, "every reply", func() bool { return len(g.replies("")) >= n })
+	if most := g.mostInFlight(); most != 2 {
+		t.Errorf("at most %d Graph API calls in flight, want 2", most)
 	}
 	g.checkCalls(t)
 }
