@@ -607,8 +607,10 @@ func TestBenchRuns(t *testing.T) {
 		want []string
 	}{
 		{[]string{"-n", "300", "-c", "8", "-senders", "30"}, // one run prints every figure
-			[]string{"mode e2e: 300 messages, 8 connections, 30 customers", "errors 0", "replies:   300 in", "inbound→send: p50",
+			[]string{"mode e2e: 300 messages, 8 connections, 30 customers, 64 Graph API calls at once", "errors 0", "replies:   300 in", "inbound→send: p50",
 				"baseline:  bare Gin handler", "ratio:"}},
+		{[]string{"-n", "200", "-c", "8", "-senders", "20", "-baseline=false", "-send-concurrency", "3"},
+			[]string{"20 customers, 3 Graph API calls at once", "errors 0", "replies:   200 in"}},
 		{[]string{"-mode", "ingest", "-n", "300", "-c", "8"},
 			[]string{"mode ingest: 300 messages", "errors 0", "baseline:  bare Gin handler", "ratio:"}},
 		{[]string{"-mode", "ingest", "-baseline=false", "-n", "300", "-c", "8"},

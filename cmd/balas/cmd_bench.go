@@ -42,6 +42,7 @@ type benchOptions struct {
 	dir         string
 	keepDB      bool
 	replyWait   time.Duration
+	sendCalls   int // balas serve's --send-concurrency
 	stdout, log io.Writer
 }
 
@@ -58,6 +59,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.StringVar(&o.rules, "rules", "", "rules to answer with (default: the built-in example shop)")
 	fs.StringVar(&o.text, "text", "halo", "the customer's message (e2e; pick one that gets exactly one reply)")
 	fs.DurationVar(&o.replyWait, "reply-timeout", 60*time.Second, "how long to wait for every reply (e2e)")
+	fs.IntVar(&o.sendCalls, "send-concurrency", defaultSendCalls, "Graph API calls in flight at once, as balas serve's flag (e2e)")
 	verbose := fs.Bool("v", false, "show the server's logs")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the run to this file")
@@ -75,6 +77,10 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	if o.n <= 0 || o.conns <= 0 || o.senders <= 0 {
 		fmt.Fprintln(stderr, "balas bench: -n, -c and -senders must be positive")
+		return 2
+	}
+	if o.sendCalls < 1 || o.sendCalls > maxSendCalls {
+		fmt.Fprintf(stderr, "balas bench: -send-concurrency must be from 1 to %d\n", maxSendCalls)
 		return 2
 	}
 	if *verbose {
@@ -175,7 +181,7 @@ func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f'
 func (r benchResult) print(w io.Writer, o benchOptions) {
 	fmt.Fprintf(w, "mode %s: %d messages, %d connections", o.mode, r.n, o.conns)
 	if o.mode == "e2e" {
-		fmt.Fprintf(w, ", %d customers", o.senders)
+		fmt.Fprintf(w, ", %d customers, %d Graph API calls at once", o.senders, o.sendCalls)
 	}
 	if o.rate > 0 {
 		fmt.Fprintf(w, ", offered %.0f msg/s", o.rate)
@@ -320,7 +326,7 @@ func benchE2E(ctx context.Context, o benchOptions) (benchResult, error) {
 	defer gsrv.Close()
 
 	cfg := &config{Rules: o.rules, RulesGiven: o.rules != "", DB: filepath.Join(o.dir, "bench.db"),
-		GraphURL: "http://" + gln.Addr().String(), GraphVersion: "v25.0", SendRate: 1e9, PairBurst: 1, PairInterval: 0,
+		GraphURL: "http://" + gln.Addr().String(), GraphVersion: "v25.0", SendRate: 1e9, SendCalls: o.sendCalls, PairBurst: 1, PairInterval: 0,
 		AppSecret: benchSecret, AccessToken: "bench-token", Shutdown: 10 * time.Second, LogFormat: "text"}
 	if cfg.Rules == "" {
 		cfg.Rules = filepath.Join(o.dir, "no-rules-here") // use the built-in example shop
