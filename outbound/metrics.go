@@ -33,7 +33,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	return c
 }
 
-func newMetrics(reg prometheus.Registerer, messages *prometheus.CounterVec, db *store.DB) *metrics {
+func newMetrics(reg prometheus.Registerer, messages *prometheus.CounterVec, db *store.DB, sem chan struct{}) *metrics {
 	m := &metrics{
 		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "balas_outbound_errors_total",
@@ -52,6 +52,18 @@ func newMetrics(reg prometheus.Registerer, messages *prometheus.CounterVec, db *
 			Name: "balas_messages_total",
 			Help: "Messages by direction and type.",
 		}, []string{"direction", "type"}))
+	}
+	if reg != nil {
+		// Read at scrape time, at no cost to the calls: the semaphore's
+		// length is the calls in flight, its capacity their limit.
+		_ = reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "balas_send_in_flight",
+			Help: "Graph API calls in flight now.",
+		}, func() float64 { return float64(len(sem)) }))
+		_ = reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "balas_send_concurrency",
+			Help: "The most Graph API calls in flight at once (balas serve --send-concurrency).",
+		}, func() float64 { return float64(cap(sem)) }))
 	}
 	if reg != nil && db != nil {
 		// Read at scrape time: always current, whoever enqueued or completed.

@@ -70,7 +70,8 @@ type SenderOptions struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Registerer receives balas_outbound_errors_total, balas_outbox_pending,
-	// balas_send_duration_seconds and (unless Messages is set)
+	// balas_send_duration_seconds, balas_send_in_flight,
+	// balas_send_concurrency and (unless Messages is set)
 	// balas_messages_total. Nil: no registration.
 	Registerer prometheus.Registerer
 	// Messages, when set, is the balas_messages_total{direction,type}
@@ -156,12 +157,12 @@ func NewSender(db *store.DB, t Transport, opts SenderOptions) *Sender {
 		t:      t,
 		o:      opts,
 		log:    opts.Logger,
-		m:      newMetrics(opts.Registerer, opts.Messages, db),
 		wake:   make(chan struct{}, 1),
 		sem:    make(chan struct{}, opts.Workers),
 		phones: map[string]*phoneLimiter{},
 		pairs:  map[string]*rate.Limiter{},
 	}
+	s.m = newMetrics(opts.Registerer, opts.Messages, db, s.sem)
 	if d, ok := t.(interface{ doneWithBody() bool }); ok {
 		s.keepBodies = d.doneWithBody()
 	}

@@ -1171,6 +1171,8 @@ func TestSenderKeepsToWorkers(t *testing.T) {
 			release := func() { open.Do(func() { close(g.release) }) }
 			opts := testOptions()
 			opts.Workers = workers
+			reg := prometheus.NewRegistry()
+			opts.Registerer = reg
 			runSender(t, NewSender(db, g, opts))
 			t.Cleanup(release) // before the sender stops, also when the test fails
 			want := min(workers, customers)
@@ -1189,10 +1191,17 @@ func TestSenderKeepsToWorkers(t *testing.T) {
 			if _, most, _ := g.counts(); most != want {
 				t.Fatalf("at most %d calls in flight, want %d", most, want)
 			}
+			if m := gather(t, reg); m["balas_send_in_flight"] != float64(want) || m["balas_send_concurrency"] != float64(workers) {
+				t.Errorf("balas_send_in_flight %v, balas_send_concurrency %v; want %d and %d",
+					m["balas_send_in_flight"], m["balas_send_concurrency"], want, workers)
+			}
 			release()
 			waitDone(t, db)
 			if _, most, calls := g.counts(); most != want || calls != customers {
 				t.Fatalf("%d calls, at most %d in flight; want %d and %d", calls, most, customers, want)
+			}
+			if m := gather(t, reg); m["balas_send_in_flight"] != 0 {
+				t.Errorf("balas_send_in_flight %v once every call returned, want 0", m["balas_send_in_flight"])
 			}
 		})
 	}

@@ -990,6 +990,9 @@ func TestE2ESendConcurrency(t *testing.T) {
 	if most := g.mostInFlight(); most != 2 {
 		t.Errorf("at most %d Graph API calls in flight, want 2", most)
 	}
+	if m := p.metrics(t); m["balas_send_concurrency"] != 2 {
+		t.Errorf("balas_send_concurrency %v, want 2", m["balas_send_concurrency"])
+	}
 	g.checkCalls(t)
 }
 
