@@ -1123,25 +1123,16 @@ func TestConvQueueKeepsOrder(t *testing.T) {
 // gatedTransport holds every call until release is closed, counting the
 // calls in flight.
 type gatedTransport struct {
-	release  chan struct{}
-	mu       sync.Mutex
-	inFlight int
-	most     int
-	calls    int
+	release               chan struct{}
+	inFlight, most, calls atomic.Int64
 }
 
 func (g *gatedTransport) Send(ctx context.Context, phoneNumberID string, body []byte) (string, error) {
-	g.mu.Lock()
-	g.inFlight++
-	g.calls++
-	n := g.calls
-	g.most = max(g.most, g.inFlight)
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		g.inFlight--
-		g.mu.Unlock()
-	}()
+	n := g.calls.Add(1)
+	now := g.inFlight.Add(1)
+	defer g.inFlight.Add(-1)
+	for m := g.most.Load(); now > m && !g.most.CompareAndSwap(m, now); m = g.most.Load() {
+	}
 	select {
 	case <-g.release:
 	case <-ctx.Done():
@@ -1151,9 +1142,7 @@ func (g *gatedTransport) Send(ctx context.Context, phoneNumberID string, body []
 }
 
 func (g *gatedTransport) counts() (inFlight, most, calls int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.inFlight, g.most, g.calls
+	return int(g.inFlight.Load()), int(g.most.Load()), int(g.calls.Load())
 }
 
 // Workers bounds the calls in flight over all conversations (balas serve's
