@@ -31,19 +31,19 @@ import (
 const benchSecret = "balas-bench-secret"
 
 type benchOptions struct {
-	mode        string
-	n           int
-	conns       int
-	senders     int
-	rate        float64
-	baseline    bool
-	rules       string
-	text        string
-	dir         string
-	keepDB      bool
-	replyWait   time.Duration
-	sendCalls   int // balas serve's --send-concurrency
-	stdout, log io.Writer
+	mode            string
+	n               int
+	conns           int
+	senders         int
+	rate            float64
+	baseline        bool
+	rules           string
+	text            string
+	dir             string
+	keepDB          bool
+	replyWait       time.Duration
+	sendConcurrency int // balas serve's --send-concurrency
+	stdout, log     io.Writer
 }
 
 func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -59,7 +59,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.StringVar(&o.rules, "rules", "", "rules to answer with (default: the built-in example shop)")
 	fs.StringVar(&o.text, "text", "halo", "the customer's message (e2e; pick one that gets exactly one reply)")
 	fs.DurationVar(&o.replyWait, "reply-timeout", 60*time.Second, "how long to wait for every reply (e2e)")
-	fs.IntVar(&o.sendCalls, "send-concurrency", defaultSendCalls, "Graph API calls in flight at once, as balas serve's flag (e2e)")
+	fs.IntVar(&o.sendConcurrency, "send-concurrency", defaultSendConcurrency, "Graph API calls in flight at once, as balas serve's flag (e2e)")
 	verbose := fs.Bool("v", false, "show the server's logs")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the run to this file")
@@ -79,8 +79,8 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, "balas bench: -n, -c and -senders must be positive")
 		return 2
 	}
-	if o.sendCalls < 1 || o.sendCalls > maxSendCalls {
-		fmt.Fprintf(stderr, "balas bench: -send-concurrency must be from 1 to %d\n", maxSendCalls)
+	if o.sendConcurrency < 1 || o.sendConcurrency > maxSendConcurrency {
+		fmt.Fprintf(stderr, "balas bench: -send-concurrency must be from 1 to %d\n", maxSendConcurrency)
 		return 2
 	}
 	if *verbose {
@@ -181,7 +181,7 @@ func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f'
 func (r benchResult) print(w io.Writer, o benchOptions) {
 	fmt.Fprintf(w, "mode %s: %d messages, %d connections", o.mode, r.n, o.conns)
 	if o.mode == "e2e" {
-		fmt.Fprintf(w, ", %d customers, %d Graph API calls at once", o.senders, o.sendCalls)
+		fmt.Fprintf(w, ", %d customers, %d Graph API calls at once", o.senders, o.sendConcurrency)
 	}
 	if o.rate > 0 {
 		fmt.Fprintf(w, ", offered %.0f msg/s", o.rate)
@@ -326,7 +326,7 @@ func benchE2E(ctx context.Context, o benchOptions) (benchResult, error) {
 	defer gsrv.Close()
 
 	cfg := &config{Rules: o.rules, RulesGiven: o.rules != "", DB: filepath.Join(o.dir, "bench.db"),
-		GraphURL: "http://" + gln.Addr().String(), GraphVersion: "v25.0", SendRate: 1e9, SendCalls: o.sendCalls, PairBurst: 1, PairInterval: 0,
+		GraphURL: "http://" + gln.Addr().String(), GraphVersion: "v25.0", SendRate: 1e9, SendConcurrency: o.sendConcurrency, PairBurst: 1, PairInterval: 0,
 		AppSecret: benchSecret, AccessToken: "bench-token", Shutdown: 10 * time.Second, LogFormat: "text"}
 	if cfg.Rules == "" {
 		cfg.Rules = filepath.Join(o.dir, "no-rules-here") // use the built-in example shop

@@ -105,7 +105,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 			transport = outbound.NewDryRun(log)
 		} else {
 			transport = outbound.NewClient(outbound.ClientOptions{BaseURL: cfg.GraphURL, Version: cfg.GraphVersion, AccessToken: cfg.AccessToken,
-				IdleConns: max(cfg.SendCalls, outbound.DefaultMaxIdlePerHost)})
+				IdleConns: max(cfg.SendConcurrency, outbound.DefaultMaxIdlePerHost)})
 		}
 	}
 	pairInterval := cfg.PairInterval
@@ -114,7 +114,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 	}
 	a.sender = outbound.NewSender(db, transport, outbound.SenderOptions{
 		Rate:         cfg.SendRate,
-		Workers:      cfg.SendCalls,
+		Workers:      cfg.SendConcurrency,
 		PairBurst:    cfg.PairBurst,
 		PairInterval: pairInterval,
 		Logger:       log,

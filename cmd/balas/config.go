@@ -13,19 +13,19 @@ import (
 // config is the configuration of `balas serve`: flags win over environment
 // variables; secrets come from the environment only.
 type config struct {
-	Addr         string
-	Rules        string
-	RulesGiven   bool // --rules or BALAS_RULES was set
-	DB           string
-	GraphURL     string
-	GraphVersion string
-	SendRate     float64
-	SendCalls    int // Graph API calls in flight at once (0: the sender's default)
-	PairBurst    int
-	PairInterval time.Duration
-	LogFormat    string
-	Dev          bool
-	Shutdown     time.Duration
+	Addr            string
+	Rules           string
+	RulesGiven      bool // --rules or BALAS_RULES was set
+	DB              string
+	GraphURL        string
+	GraphVersion    string
+	SendRate        float64
+	SendConcurrency int // Graph API calls in flight at once (0: the sender's default)
+	PairBurst       int
+	PairInterval    time.Duration
+	LogFormat       string
+	Dev             bool
+	Shutdown        time.Duration
 
 	AppSecret   string
 	VerifyToken string
@@ -38,8 +38,8 @@ type config struct {
 // reply each, 160 calls/s) while Graph answers within 400 ms. An upgraded
 // number, or several numbers, need more.
 const (
-	defaultSendCalls = 64
-	maxSendCalls     = 4096
+	defaultSendConcurrency = 64
+	maxSendConcurrency     = 4096
 )
 
 // getenv is os.Getenv, replaceable in tests.
@@ -61,7 +61,7 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	fs.StringVar(&c.GraphURL, "graph-url", envOr("BALAS_GRAPH_URL", "https://graph.facebook.com"), "Graph API base URL (BALAS_GRAPH_URL)")
 	fs.StringVar(&c.GraphVersion, "graph-version", envOr("BALAS_GRAPH_VERSION", "v25.0"), "Graph API version path segment (BALAS_GRAPH_VERSION)")
 	rate := fs.String("send-rate", envOr("BALAS_SEND_RATE", "80"), "messages per second per business number (BALAS_SEND_RATE)")
-	sendCalls := fs.String("send-concurrency", envOr("BALAS_SEND_CONCURRENCY", strconv.Itoa(defaultSendCalls)), "Graph API calls in flight at once, over all numbers; each holds a connection (BALAS_SEND_CONCURRENCY)")
+	sendConcurrency := fs.String("send-concurrency", envOr("BALAS_SEND_CONCURRENCY", strconv.Itoa(defaultSendConcurrency)), "Graph API calls in flight at once, over all numbers; each holds a connection (BALAS_SEND_CONCURRENCY)")
 	pairBurst := fs.String("pair-burst", envOr("BALAS_PAIR_BURST", "20"), "messages sent at once to one customer before pacing (BALAS_PAIR_BURST)")
 	pairInterval := fs.String("pair-interval", envOr("BALAS_PAIR_INTERVAL", "6s"), "then one message per this interval to that customer; 0 turns pacing off (BALAS_PAIR_INTERVAL)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("BALAS_LOG_FORMAT", "text"), "text or json (BALAS_LOG_FORMAT)")
@@ -96,8 +96,8 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	if c.SendRate, err = strconv.ParseFloat(*rate, 64); err != nil || c.SendRate <= 0 {
 		return nil, fmt.Errorf("--send-rate %q: want a positive number of messages per second, e.g. 80", *rate)
 	}
-	if c.SendCalls, err = strconv.Atoi(*sendCalls); err != nil || c.SendCalls < 1 || c.SendCalls > maxSendCalls {
-		return nil, fmt.Errorf("--send-concurrency %q: want a whole number from 1 to %d, e.g. %d", *sendCalls, maxSendCalls, defaultSendCalls)
+	if c.SendConcurrency, err = strconv.Atoi(*sendConcurrency); err != nil || c.SendConcurrency < 1 || c.SendConcurrency > maxSendConcurrency {
+		return nil, fmt.Errorf("--send-concurrency %q: want a whole number from 1 to %d, e.g. %d", *sendConcurrency, maxSendConcurrency, defaultSendConcurrency)
 	}
 	if c.PairBurst, err = strconv.Atoi(*pairBurst); err != nil || c.PairBurst < 1 {
 		return nil, fmt.Errorf("--pair-burst %q: want a whole number ≥ 1, e.g. 20", *pairBurst)

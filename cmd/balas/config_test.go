@@ -29,7 +29,7 @@ func TestServeConfig(t *testing.T) {
 		{name: "defaults", env: secrets, check: func(c *config) string {
 			if c.Addr != ":8080" || c.Rules != "rules" || c.DB != "balas.db" || c.GraphURL != "https://graph.facebook.com" ||
 				c.GraphVersion != "v25.0" || c.SendRate != 80 || c.LogFormat != "text" || c.Dev || c.RulesGiven ||
-				c.PairBurst != 20 || c.PairInterval != 6*time.Second || c.SendCalls != 64 {
+				c.PairBurst != 20 || c.PairInterval != 6*time.Second || c.SendConcurrency != 64 {
 				return "unexpected defaults"
 			}
 			return ""
@@ -38,7 +38,7 @@ func TestServeConfig(t *testing.T) {
 			"BALAS_SEND_RATE", "1000", "BALAS_LOG_FORMAT", "json", "BALAS_GRAPH_URL", "http://fake/", "BALAS_DEV", "1",
 			"BALAS_SEND_CONCURRENCY", "800"),
 			check: func(c *config) string {
-				if c.Addr != ":9000" || c.Rules != "r.yaml" || !c.RulesGiven || c.DB != "x.db" || c.SendRate != 1000 || c.SendCalls != 800 ||
+				if c.Addr != ":9000" || c.Rules != "r.yaml" || !c.RulesGiven || c.DB != "x.db" || c.SendRate != 1000 || c.SendConcurrency != 800 ||
 					c.LogFormat != "json" || c.GraphURL != "http://fake" || !c.Dev {
 					return "environment not applied"
 				}
@@ -47,7 +47,7 @@ func TestServeConfig(t *testing.T) {
 		{name: "flags win over environment", args: []string{"--addr", ":7000", "--send-rate", "20", "--rules", "flag-rules", "--send-concurrency", "8"},
 			env: append(secrets, "BALAS_ADDR", ":9000", "BALAS_SEND_RATE", "1000", "BALAS_RULES", "env-rules", "BALAS_SEND_CONCURRENCY", "800"),
 			check: func(c *config) string {
-				if c.Addr != ":7000" || c.SendRate != 20 || c.Rules != "flag-rules" || c.SendCalls != 8 {
+				if c.Addr != ":7000" || c.SendRate != 20 || c.Rules != "flag-rules" || c.SendConcurrency != 8 {
 					return "flags did not win"
 				}
 				return ""
