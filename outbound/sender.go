@@ -405,13 +405,17 @@ func (s *Sender) Run(ctx context.Context) error {
 		wamid string
 	}
 	var resent map[receiptKey]bool
-	load := func(start bool) error {
+	// load adds the pending rows with ids up to through from the table.
+	load := func(start bool, through int64) error {
 		for {
 			items, err := s.db.PendingOutbox(ctx, lastID, loadBatch)
 			if err != nil {
 				return err
 			}
 			for _, it := range items {
+				if it.ID > through {
+					return nil
+				}
 				if start && it.Receipt != "" && it.Attempts == 0 && it.ID > lastID {
 					if resent == nil {
 						resent = map[receiptKey]bool{}
@@ -451,7 +455,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		wg.Wait()
 	}
 
-	if err := load(true); err != nil {
+	if err := load(true, math.MaxInt64); err != nil {
 		shutdown()
 		if ctx.Err() != nil {
 			return nil
@@ -476,7 +480,14 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-s.wake:
 			takeIncoming()
 		case <-poll:
-			if err := load(false); err != nil && ctx.Err() == nil {
+			// Only rows handed over by now, and only after taking what
+			// was handed over: a row committed a moment ago would
+			// otherwise be added before the read receipt queued with it,
+			// which is still on its way, and the customer would see the
+			// typing indicator after the answer.
+			through := s.db.HandedOver()
+			takeIncoming()
+			if err := load(false, through); err != nil && ctx.Err() == nil {
 				s.log.Error("outbox: cannot read pending rows", "err", err)
 			}
 		case id := <-ready:

@@ -1195,3 +1195,42 @@ func TestSenderKeepsToWorkers(t *testing.T) {
 		})
 	}
 }
+
+// The poll reads the table while commits keep handing rows over: a reply it
+// finds must still go out after the receipt queued before it, and nothing
+// twice.
+func TestSenderPollKeepsReceiptsFirst(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, nil)
+	opts := testOptions()
+	opts.PollInterval = 200 * time.Microsecond
+	runSender(t, NewSender(db, fake.client(), opts))
+	const writers, each = 4, 60
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				customer := fmt.Sprintf("62811%08d", w*1000+i%5)
+				queueAnswered(t, db, customer, store.OutboxRead, fmt.Sprintf("m%d-%d", w, i))
+			}
+		})
+	}
+	wg.Wait()
+	waitRequests(t, fake, 2*writers*each)
+	waitDone(t, db)
+	time.Sleep(50 * time.Millisecond) // a duplicate would show up now
+	reqs := fake.requests()
+	if len(reqs) != 2*writers*each {
+		t.Fatalf("%d requests for %d answered messages, want a receipt and a reply each", len(reqs), writers*each)
+	}
+	receiptAt := map[string]int{}
+	for i, r := range reqs {
+		if bytes.Contains(r.body, []byte(`"status":"read"`)) {
+			receiptAt[r.to()] = i
+			continue
+		}
+		if _, ok := receiptAt["wamid.in."+r.text()]; !ok {
+			t.Fatalf("reply %q went out before its read receipt", r.text())
+		}
+	}
+}

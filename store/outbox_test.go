@@ -263,3 +263,40 @@ func queryPlan(t *testing.T, db *DB, q string) string {
 	}
 	return strings.Join(plan, "; ")
 }
+
+// HandedOver moves past a row only once OnQueued's fn was told of its
+// commit; rows of an earlier run count as handed over.
+func TestHandedOver(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/b.db"
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := db.HandedOver(); got != 0 {
+		t.Fatalf("empty outbox: HandedOver %d, want 0", got)
+	}
+	conv, _ := seedConversation(t, db, "6281234567890")
+	item := OutboxItem{ConversationID: conv, PhoneNumberID: "113355779900246", ToNumber: "6281234567890",
+		Kind: OutboxRead, ContextWamid: "wamid.in"}
+	first := enqueue(t, db, item) // nobody listening: handed over to nobody
+	if got := db.HandedOver(); got != first {
+		t.Fatalf("HandedOver %d, want %d", got, first)
+	}
+	var during int64
+	db.OnQueued(func([]OutboxItem) { during = db.HandedOver() })
+	second := enqueue(t, db, item)
+	if during != first {
+		t.Fatalf("HandedOver was %d while fn was told of row %d, want %d", during, second, first)
+	}
+	if got := db.HandedOver(); got != second {
+		t.Fatalf("HandedOver %d after fn, want %d", got, second)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openTest(t, path)
+	if got := db.HandedOver(); got != second {
+		t.Fatalf("after reopen: HandedOver %d, want %d", got, second)
+	}
+}

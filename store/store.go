@@ -68,8 +68,11 @@ type DB struct {
 	raw        rawStmts             // Exec statements prepared on the driver connection
 
 	onQueued atomic.Pointer[func([]OutboxItem)] // told of outbox items after their commit
-	queued   []OutboxItem                       // Tx.queued's array, kept between commits; writer goroutine only
-	convs    convCache                          // writer goroutine only
+	// handedOver is the highest outbox id whose commit was announced to
+	// onQueued (or to nobody, when none is registered); see HandedOver.
+	handedOver atomic.Int64
+	queued     []OutboxItem // Tx.queued's array, kept between commits; writer goroutine only
+	convs      convCache    // writer goroutine only
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -143,6 +146,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(4)
 	db.read = read
+	var top int64 // rows of earlier runs were never handed over: they count as such
+	if err := read.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM outbox`).Scan(&top); err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db.handedOver.Store(top)
 	go db.writer()
 	return db, nil
 }
@@ -188,6 +198,12 @@ func (db *DB) Close() error {
 // without reading them back from the database. Only the last fn registered
 // is called.
 func (db *DB) OnQueued(fn func([]OutboxItem)) { db.onQueued.Store(&fn) }
+
+// HandedOver is the highest outbox row id whose commit OnQueued's fn was
+// told of; rows of earlier runs count as handed over. A row above it is
+// committed but not yet handed over: its read receipt is still on the way
+// to the sender, so a reader of the table must leave the row to the commit.
+func (db *DB) HandedOver() int64 { return db.handedOver.Load() }
 
 // Write runs fn in the writer's current transaction and returns once that
 // transaction is durably committed. If fn returns an error (or panics) its
@@ -360,6 +376,11 @@ func (db *DB) commit(batch []job, results []error) (run time.Duration) {
 		db.publishConversations(&tx.convs)
 		if fn := db.onQueued.Load(); fn != nil && len(tx.queued) > 0 {
 			(*fn)(tx.queued)
+		}
+		for i := range tx.queued {
+			if id := tx.queued[i].ID; id > db.handedOver.Load() {
+				db.handedOver.Store(id) // the writer is its only writer
+			}
 		}
 		// The next commit queues into the same array (fn copies what it
 		// keeps): a batch queues two items per message, and growing a new
