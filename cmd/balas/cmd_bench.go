@@ -64,6 +64,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the run to this file")
 	traceFile := fs.String("trace", "", "write an execution trace of the run to this file (go tool trace)")
+	count := fs.Int("count", 1, "run the measurement this many times, each on a new database, and print the medians (the figures of a shared machine drift from run to run)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: balas bench [flags]")
 		fmt.Fprintln(fs.Output())
@@ -75,8 +76,12 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
-	if o.n <= 0 || o.conns <= 0 || o.senders <= 0 {
-		fmt.Fprintln(stderr, "balas bench: -n, -c and -senders must be positive")
+	if o.n <= 0 || o.conns <= 0 || o.senders <= 0 || *count <= 0 {
+		fmt.Fprintln(stderr, "balas bench: -n, -c, -senders and -count must be positive")
+		return 2
+	}
+	if o.mode != "ingest" && o.mode != "e2e" {
+		fmt.Fprintf(stderr, "balas bench: -mode %q: want ingest or e2e\n", o.mode)
 		return 2
 	}
 	if o.sendConcurrency < 1 || o.sendConcurrency > maxSendConcurrency {
@@ -118,20 +123,45 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			}
 		}()
 	}
+	rounds := make([]benchResult, 0, *count)
+	for i := range *count {
+		o.dir = filepath.Join(dir, "round"+strconv.Itoa(i+1))
+		if err := os.Mkdir(o.dir, 0o700); err != nil {
+			fmt.Fprintf(stderr, "balas bench: %v\n", err)
+			return 1
+		}
+		res, err := measure(ctx, o)
+		if err != nil {
+			fmt.Fprintf(stderr, "balas bench: %v\n", err)
+			return 1
+		}
+		os.RemoveAll(o.dir) // a round's database is not needed after it
+		if *count > 1 {
+			res.printRound(stdout, o, i+1, *count)
+		}
+		rounds = append(rounds, res)
+	}
+	if *count == 1 {
+		rounds[0].print(stdout, o)
+	} else {
+		medianOf(rounds).print(stdout, o)
+	}
+	return 0
+}
+
+// measure runs the benchmark of o.mode once, on a new database in o.dir,
+// then the bare Gin baseline when asked.
+func measure(ctx context.Context, o benchOptions) (benchResult, error) {
 	var res benchResult
+	var err error
 	cpu0, wall0 := cpuTime(), time.Now()
-	switch o.mode {
-	case "ingest":
+	if o.mode == "ingest" {
 		res, err = benchIngest(ctx, o)
-	case "e2e":
+	} else {
 		res, err = benchE2E(ctx, o)
-	default:
-		fmt.Fprintf(stderr, "balas bench: -mode %q: want ingest or e2e\n", o.mode)
-		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "balas bench: %v\n", err)
-		return 1
+		return res, err
 	}
 	if used := cpuTime() - cpu0; used > 0 {
 		res.cpu = used.Seconds() / time.Since(wall0).Seconds()
@@ -139,13 +169,11 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if o.baseline {
 		base, err := benchBaseline(ctx, o)
 		if err != nil {
-			fmt.Fprintf(stderr, "balas bench: baseline: %v\n", err)
-			return 1
+			return res, fmt.Errorf("baseline: %w", err)
 		}
 		res.baseline = &base
 	}
-	res.print(stdout, o)
-	return 0
+	return res, nil
 }
 
 // load is the outcome of posting deliveries.
@@ -176,36 +204,145 @@ func pct(ds []time.Duration, p float64) time.Duration {
 	return ds[i]
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + " ms" }
+func millis(d time.Duration) float64 { return float64(d) / 1e6 }
 
-func (r benchResult) print(w io.Writer, o benchOptions) {
-	fmt.Fprintf(w, "mode %s: %d messages, %d connections", o.mode, r.n, o.conns)
+// figures are the numbers a run prints; for several rounds, the medians of
+// the rounds' figures, with the lowest and highest of the throughputs.
+type figures struct {
+	rounds                    int
+	n, errors, replies        int
+	graphCalls                int64
+	rps, ackP50, ackP99       float64 // req/s; ms
+	replyTime, repliesPerSec  float64 // s; replies/s
+	e2eP50, e2eP99            float64 // ms
+	baseline                  bool
+	baseRPS, baseP50, baseP99 float64
+	ratio                     float64
+	rssMB, cpu                float64
+	// the rounds' lowest and highest rps, repliesPerSec, baseRPS and ratio
+	lo, hi [4]float64
+}
+
+func (r benchResult) figures() figures {
+	f := figures{rounds: 1, n: r.n, errors: r.errors, replies: r.replies, graphCalls: r.graphCalls,
+		rps: r.rps(), ackP50: millis(pct(r.latencies, .5)), ackP99: millis(pct(r.latencies, .99)),
+		replyTime: r.replyTime.Seconds(), e2eP50: millis(pct(r.e2e, .5)), e2eP99: millis(pct(r.e2e, .99)),
+		rssMB: float64(r.maxRSSBytes) / 1e6, cpu: r.cpu}
+	if r.replyTime > 0 {
+		f.repliesPerSec = float64(r.replies) / r.replyTime.Seconds()
+	}
+	if r.baseline != nil {
+		f.baseline = true
+		f.baseRPS, f.baseP50, f.baseP99 = r.baseline.rps(), millis(pct(r.baseline.latencies, .5)), millis(pct(r.baseline.latencies, .99))
+		f.ratio = f.rps / f.baseRPS
+	}
+	return f
+}
+
+// medianOf sums up rounds: the median of each figure, errors added up,
+// the highest peak RSS (the process's peak so far, after the last round).
+func medianOf(rounds []benchResult) figures {
+	fs := make([]figures, len(rounds))
+	for i, r := range rounds {
+		fs[i] = r.figures()
+	}
+	med := func(get func(f *figures) float64) float64 {
+		v := make([]float64, len(fs))
+		for i := range fs {
+			v[i] = get(&fs[i])
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[len(v)/2]
+	}
+	m := fs[0]
+	m.rounds = len(fs)
+	m.rps = med(func(f *figures) float64 { return f.rps })
+	m.ackP50 = med(func(f *figures) float64 { return f.ackP50 })
+	m.ackP99 = med(func(f *figures) float64 { return f.ackP99 })
+	m.repliesPerSec = med(func(f *figures) float64 { return f.repliesPerSec })
+	m.e2eP50 = med(func(f *figures) float64 { return f.e2eP50 })
+	m.e2eP99 = med(func(f *figures) float64 { return f.e2eP99 })
+	m.baseRPS = med(func(f *figures) float64 { return f.baseRPS })
+	m.baseP50 = med(func(f *figures) float64 { return f.baseP50 })
+	m.baseP99 = med(func(f *figures) float64 { return f.baseP99 })
+	m.ratio = med(func(f *figures) float64 { return f.ratio })
+	m.cpu = med(func(f *figures) float64 { return f.cpu })
+	m.errors = 0
+	for i, f := range fs {
+		m.errors += f.errors
+		m.rssMB = max(m.rssMB, f.rssMB)
+		for k, v := range [4]float64{f.rps, f.repliesPerSec, f.baseRPS, f.ratio} {
+			if i == 0 || v < m.lo[k] {
+				m.lo[k] = v
+			}
+			if i == 0 || v > m.hi[k] {
+				m.hi[k] = v
+			}
+		}
+	}
+	return m
+}
+
+func (r benchResult) print(w io.Writer, o benchOptions) { r.figures().print(w, o) }
+
+// printRound prints the line of one round of several.
+func (r benchResult) printRound(w io.Writer, o benchOptions, i, n int) {
+	f := r.figures()
+	fmt.Fprintf(w, "round %d/%d: webhook %.0f req/s", i, n, f.rps)
+	if o.mode == "e2e" {
+		fmt.Fprintf(w, ", %.0f replies/s, inbound→send p99 %.2f ms", f.repliesPerSec, f.e2eP99)
+	}
+	if f.baseline {
+		fmt.Fprintf(w, ", bare Gin %.0f req/s (ratio %.2f)", f.baseRPS, f.ratio)
+	}
+	fmt.Fprintln(w)
+}
+
+func (f figures) print(w io.Writer, o benchOptions) {
+	spread := func(k int, format string) string {
+		if f.rounds == 1 {
+			return ""
+		}
+		return " (" + fmt.Sprintf(format, f.lo[k]) + "–" + fmt.Sprintf(format, f.hi[k]) + ")"
+	}
+	fmt.Fprintf(w, "mode %s: %d messages, %d connections", o.mode, f.n, o.conns)
 	if o.mode == "e2e" {
 		fmt.Fprintf(w, ", %d customers, %d Graph API calls at once", o.senders, o.sendConcurrency)
 	}
 	if o.rate > 0 {
 		fmt.Fprintf(w, ", offered %.0f msg/s", o.rate)
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "webhook:   %.0f req/s, ack p50 %s, p99 %s, errors %d\n", r.rps(), ms(pct(r.latencies, .5)), ms(pct(r.latencies, .99)), r.errors)
-	if o.mode == "e2e" {
-		fmt.Fprintf(w, "replies:   %d in %.2fs = %.0f replies/s (graph calls incl. read receipts: %d)\n",
-			r.replies, r.replyTime.Seconds(), float64(r.replies)/r.replyTime.Seconds(), r.graphCalls)
-		fmt.Fprintf(w, "inbound→send: p50 %s, p99 %s\n", ms(pct(r.e2e, .5)), ms(pct(r.e2e, .99)))
+	if f.rounds > 1 {
+		fmt.Fprintf(w, "; medians of %d rounds (lowest–highest)", f.rounds)
 	}
-	if r.baseline != nil {
-		fmt.Fprintf(w, "baseline:  bare Gin handler %.0f req/s, p50 %s, p99 %s\n", r.baseline.rps(), ms(pct(r.baseline.latencies, .5)), ms(pct(r.baseline.latencies, .99)))
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "webhook:   %.0f req/s%s, ack p50 %.2f ms, p99 %.2f ms, errors %d\n", f.rps, spread(0, "%.0f"), f.ackP50, f.ackP99, f.errors)
+	if o.mode == "e2e" {
+		if f.rounds == 1 {
+			fmt.Fprintf(w, "replies:   %d in %.2fs = %.0f replies/s (graph calls incl. read receipts: %d)\n",
+				f.replies, f.replyTime, f.repliesPerSec, f.graphCalls)
+		} else {
+			fmt.Fprintf(w, "replies:   %.0f replies/s%s (each round %d replies; graph calls incl. read receipts: %d)\n",
+				f.repliesPerSec, spread(1, "%.0f"), f.replies, f.graphCalls)
+		}
+		fmt.Fprintf(w, "inbound→send: p50 %.2f ms, p99 %.2f ms\n", f.e2eP50, f.e2eP99)
+	}
+	if f.baseline {
+		fmt.Fprintf(w, "baseline:  bare Gin handler %.0f req/s%s, p50 %.2f ms, p99 %.2f ms\n", f.baseRPS, spread(2, "%.0f"), f.baseP50, f.baseP99)
 		what := "balas webhook"
 		if o.mode == "e2e" {
 			what = "balas webhook with the whole pipeline behind it"
 		}
-		fmt.Fprintf(w, "ratio:     %s = %.2f × bare Gin\n", what, r.rps()/r.baseline.rps())
+		fmt.Fprintf(w, "ratio:     %s = %.2f × bare Gin%s\n", what, f.ratio, spread(3, "%.2f"))
 	}
-	if r.maxRSSBytes > 0 {
-		fmt.Fprintf(w, "memory:    peak RSS %.1f MB\n", float64(r.maxRSSBytes)/1e6)
+	if f.rssMB > 0 {
+		fmt.Fprintf(w, "memory:    peak RSS %.1f MB\n", f.rssMB)
 	}
-	if r.cpu > 0 {
-		fmt.Fprintf(w, "cpu:       %.2f of %d cores busy (generator, balas and the fake Graph API together)\n", r.cpu, runtime.NumCPU())
+	if f.cpu > 0 {
+		fmt.Fprintf(w, "cpu:       %.2f of %d cores busy (generator, balas and the fake Graph API together)\n", f.cpu, runtime.NumCPU())
 	}
 }
 
