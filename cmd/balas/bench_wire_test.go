@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -615,10 +616,8 @@ func TestBenchRuns(t *testing.T) {
 			[]string{"mode ingest: 300 messages", "errors 0", "baseline:  bare Gin handler", "ratio:"}},
 		{[]string{"-mode", "ingest", "-baseline=false", "-n", "300", "-c", "8"},
 			[]string{"mode ingest: 300 messages", "errors 0"}},
-		{[]string{"-n", "200", "-c", "8", "-senders", "20", "-count", "3"}, // a line per round, then the medians
-			[]string{"round 1/3: webhook ", "round 3/3: webhook ", " replies/s, inbound→send p99 ", "bare Gin ",
-				"200 messages, 8 connections, 20 customers, 64 Graph API calls at once; medians of 3 rounds (lowest–highest)",
-				"errors 0", "replies/s (", "each round 200 replies", "ratio:", "× bare Gin ("}},
+		{[]string{"-n", "200", "-c", "8", "-senders", "20", "-baseline=false", "-json"},
+			[]string{`"rounds": 1`, `"messages": 200`, `"errors": 0`, `"replies": 200`, `"replies_per_second": `, `"baseline": false`, `"peak_rss_mb": `}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -642,6 +641,7 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"-count", "0"}, "-count must be positive"},
+		{[]string{"-count", "2", "-trace", "t.out"}, "record one round: use them with -count 1"},
 		{[]string{"-n", "-5"}, "-n, -c, -senders and -count must be positive"},
 		{[]string{"-mode", "soak"}, `-mode "soak": want ingest or e2e`},
 		{[]string{"-send-concurrency", "0"}, "-send-concurrency must be from 1 to 4096"},
@@ -659,26 +659,51 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 // medianOf takes each figure's median over the rounds, and the lowest and
 // highest throughputs, adds up the errors and keeps the highest RSS.
 func TestBenchMedianOf(t *testing.T) {
-	round := func(rps, replies, base float64, errors int, rss int64) benchResult {
-		l := load{n: 1000, errors: errors, elapsed: time.Duration(1000 / rps * float64(time.Second))}
-		b := load{n: 1000, elapsed: time.Duration(1000 / base * float64(time.Second))}
-		return benchResult{load: l, baseline: &b, replies: 1000, replyTime: time.Duration(1000 / replies * float64(time.Second)), maxRSSBytes: rss}
+	round := func(rps, replies, base float64, errors int, rss float64) figures {
+		return figures{Rounds: 1, Messages: 1000, Errors: errors, WebhookRPS: rps, RepliesPerSec: replies,
+			Baseline: true, BaselineRPS: base, Ratio: rps / base, PeakRSSMB: rss}
 	}
-	m := medianOf([]benchResult{round(9000, 8900, 60000, 0, 60e6), round(11000, 10900, 80000, 2, 70e6), round(10000, 9900, 50000, 1, 65e6)})
-	near := func(got, want float64) bool { return got > want-0.5 && got < want+0.5 }
-	if m.rounds != 3 || !near(m.rps, 10000) || !near(m.repliesPerSec, 9900) || !near(m.baseRPS, 60000) {
-		t.Errorf("medians: %d rounds, %.1f req/s, %.1f replies/s, baseline %.1f; want 3, 10000, 9900, 60000", m.rounds, m.rps, m.repliesPerSec, m.baseRPS)
+	m := medianOf([]figures{round(9000, 8900, 60000, 0, 60), round(11000, 10900, 80000, 2, 70), round(10000, 9900, 50000, 1, 65)})
+	if m.Rounds != 3 || m.WebhookRPS != 10000 || m.RepliesPerSec != 9900 || m.BaselineRPS != 60000 {
+		t.Errorf("medians: %d rounds, %.1f req/s, %.1f replies/s, baseline %.1f; want 3, 10000, 9900, 60000", m.Rounds, m.WebhookRPS, m.RepliesPerSec, m.BaselineRPS)
 	}
 	// ratios 0.15, 0.1375, 0.2: the median ratio is not the ratio of the medians
-	if m.ratio < 0.149 || m.ratio > 0.151 || m.lo[3] < 0.137 || m.lo[3] > 0.138 || m.hi[3] < 0.199 || m.hi[3] > 0.201 {
-		t.Errorf("ratio %.4f (%.4f–%.4f), want 0.15 (0.1375–0.2)", m.ratio, m.lo[3], m.hi[3])
+	if m.Ratio != 0.15 || m.Lowest[3] != 0.1375 || m.Highest[3] != 0.2 {
+		t.Errorf("ratio %.4f (%.4f–%.4f), want 0.15 (0.1375–0.2)", m.Ratio, m.Lowest[3], m.Highest[3])
 	}
-	if !near(m.lo[1], 8900) || !near(m.hi[1], 10900) || m.errors != 3 || m.rssMB != 70 {
-		t.Errorf("replies/s %.1f–%.1f, errors %d, RSS %.1f MB; want 8900–10900, 3, 70", m.lo[1], m.hi[1], m.errors, m.rssMB)
+	if m.Lowest[1] != 8900 || m.Highest[1] != 10900 || m.Errors != 3 || m.PeakRSSMB != 70 {
+		t.Errorf("replies/s %.1f–%.1f, errors %d, RSS %.1f MB; want 8900–10900, 3, 70", m.Lowest[1], m.Highest[1], m.Errors, m.PeakRSSMB)
 	}
-	even := medianOf([]benchResult{round(9000, 9000, 60000, 0, 1), round(10000, 10000, 60000, 0, 1)})
-	if !near(even.rps, 9500) {
-		t.Errorf("median of two rounds %.1f, want their mean 9500", even.rps)
+	if even := medianOf([]figures{round(9000, 9000, 60000, 0, 1), round(10000, 10000, 60000, 0, 1)}); even.WebhookRPS != 9500 {
+		t.Errorf("median of two rounds %.1f, want their mean 9500", even.WebhookRPS)
+	}
+}
+
+// TestBenchCount runs the built binary with -count: each round in a new
+// process, a line per round, then the medians.
+func TestBenchCount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs balas")
+	}
+	bin := rulesToolsBinary(t)
+	out, err := exec.Command(bin, "bench", "-n", "200", "-c", "8", "-senders", "20", "-count", "3").CombinedOutput()
+	if err != nil {
+		t.Fatalf("bench -count 3: %v\n%s", err, out)
+	}
+	for _, w := range []string{"round 1/3: webhook ", "round 3/3: webhook ", " replies/s, inbound→send p99 ", "bare Gin ", ", peak RSS ",
+		"200 messages, 8 connections, 20 customers, 64 Graph API calls at once; medians of 3 rounds (lowest–highest)",
+		"errors 0", "replies/s (", "each round 200 replies", "× bare Gin (", "(the highest round's)"} {
+		if !bytes.Contains(out, []byte(w)) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	out, err = exec.Command(bin, "bench", "-n", "100", "-c", "4", "-senders", "10", "-baseline=false", "-count", "2", "-json").Output()
+	if err != nil {
+		t.Fatalf("bench -count 2 -json: %v", err)
+	}
+	var m figures
+	if err := json.Unmarshal(out, &m); err != nil || m.Rounds != 2 || m.Replies != 100 || m.Lowest == nil || m.Lowest[1] <= 0 {
+		t.Fatalf("bench -count 2 -json: %+v (%v) from %s", m, err, out)
 	}
 }
 

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -64,7 +67,8 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the run to this file")
 	traceFile := fs.String("trace", "", "write an execution trace of the run to this file (go tool trace)")
-	count := fs.Int("count", 1, "run the measurement this many times, each on a new database, and print the medians (the figures of a shared machine drift from run to run)")
+	count := fs.Int("count", 1, "measure this many rounds, each in a new balas process on a new database, and print the medians (the figures of a shared machine drift from run to run)")
+	asJSON := fs.Bool("json", false, "print the figures as one JSON object")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: balas bench [flags]")
 		fmt.Fprintln(fs.Output())
@@ -88,8 +92,15 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "balas bench: -send-concurrency must be from 1 to %d\n", maxSendConcurrency)
 		return 2
 	}
+	if *count > 1 && (*cpuProfile != "" || *memProfile != "" || *traceFile != "") {
+		fmt.Fprintln(stderr, "balas bench: -cpuprofile, -memprofile and -trace record one round: use them with -count 1")
+		return 2
+	}
 	if *verbose {
 		o.log = stderr
+	}
+	if *count > 1 {
+		return benchRounds(ctx, args, *count, *asJSON, o, stdout, stderr)
 	}
 	dir, err := os.MkdirTemp("", "balas-bench-")
 	if err != nil {
@@ -123,28 +134,61 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			}
 		}()
 	}
-	rounds := make([]benchResult, 0, *count)
-	for i := range *count {
-		o.dir = filepath.Join(dir, "round"+strconv.Itoa(i+1))
-		if err := os.Mkdir(o.dir, 0o700); err != nil {
-			fmt.Fprintf(stderr, "balas bench: %v\n", err)
-			return 1
-		}
-		res, err := measure(ctx, o)
-		if err != nil {
-			fmt.Fprintf(stderr, "balas bench: %v\n", err)
-			return 1
-		}
-		os.RemoveAll(o.dir) // a round's database is not needed after it
-		if *count > 1 {
-			res.printRound(stdout, o, i+1, *count)
-		}
-		rounds = append(rounds, res)
+	res, err := measure(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "balas bench: %v\n", err)
+		return 1
 	}
-	if *count == 1 {
-		rounds[0].print(stdout, o)
-	} else {
-		medianOf(rounds).print(stdout, o)
+	if *asJSON {
+		return printJSON(stdout, stderr, res.figures())
+	}
+	res.figures().print(stdout, o)
+	return 0
+}
+
+// benchRounds measures n rounds, each by running this program's bench
+// with the same flags in a new process: a round starts from nothing (no heap
+// grown, no memory SQLite kept from the round before), and its peak RSS is
+// its own.
+func benchRounds(ctx context.Context, args []string, n int, asJSON bool, o benchOptions, stdout, stderr io.Writer) int {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "balas bench: -count: find this program to run its rounds: %v\n", err)
+		return 1
+	}
+	rounds := make([]figures, 0, n)
+	for i := range n {
+		var out bytes.Buffer
+		cmd := exec.CommandContext(ctx, self, append(append([]string{"bench"}, args...), "-count=1", "-json")...)
+		cmd.Stdout, cmd.Stderr = &out, stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(stderr, "balas bench: round %d: %v\n", i+1, err)
+			return 1
+		}
+		var f figures
+		if err := json.Unmarshal(out.Bytes(), &f); err != nil {
+			fmt.Fprintf(stderr, "balas bench: round %d printed no figures (%v): %q\n", i+1, err, out.String())
+			return 1
+		}
+		if !asJSON {
+			f.printRound(stdout, o, i+1, n)
+		}
+		rounds = append(rounds, f)
+	}
+	m := medianOf(rounds)
+	if asJSON {
+		return printJSON(stdout, stderr, m)
+	}
+	m.print(stdout, o)
+	return 0
+}
+
+func printJSON(stdout, stderr io.Writer, f figures) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(f); err != nil {
+		fmt.Fprintf(stderr, "balas bench: %v\n", err)
+		return 1
 	}
 	return 0
 }
@@ -209,47 +253,56 @@ func millis(d time.Duration) float64 { return float64(d) / 1e6 }
 // figures are the numbers a run prints; for several rounds, the medians of
 // the rounds' figures, with the lowest and highest of the throughputs.
 type figures struct {
-	rounds                    int
-	n, errors, replies        int
-	graphCalls                int64
-	rps, ackP50, ackP99       float64 // req/s; ms
-	replyTime, repliesPerSec  float64 // s; replies/s
-	e2eP50, e2eP99            float64 // ms
-	baseline                  bool
-	baseRPS, baseP50, baseP99 float64
-	ratio                     float64
-	rssMB, cpu                float64
-	// the rounds' lowest and highest rps, repliesPerSec, baseRPS and ratio
-	lo, hi [4]float64
+	Rounds           int     `json:"rounds"`
+	Messages         int     `json:"messages"`
+	Errors           int     `json:"errors"`
+	WebhookRPS       float64 `json:"webhook_rps"`
+	AckP50           float64 `json:"ack_p50_ms"`
+	AckP99           float64 `json:"ack_p99_ms"`
+	Replies          int     `json:"replies,omitempty"`
+	ReplySeconds     float64 `json:"reply_seconds,omitempty"`
+	RepliesPerSec    float64 `json:"replies_per_second,omitempty"`
+	GraphCalls       int64   `json:"graph_calls,omitempty"`
+	InboundToSendP50 float64 `json:"inbound_to_send_p50_ms,omitempty"`
+	InboundToSendP99 float64 `json:"inbound_to_send_p99_ms,omitempty"`
+	Baseline         bool    `json:"baseline"`
+	BaselineRPS      float64 `json:"baseline_rps,omitempty"`
+	BaselineP50      float64 `json:"baseline_p50_ms,omitempty"`
+	BaselineP99      float64 `json:"baseline_p99_ms,omitempty"`
+	Ratio            float64 `json:"ratio,omitempty"` // webhook req/s ÷ bare Gin req/s
+	PeakRSSMB        float64 `json:"peak_rss_mb,omitempty"`
+	CoresBusy        float64 `json:"cores_busy,omitempty"`
+	// the rounds' lowest and highest webhook req/s, replies/s, bare Gin
+	// req/s and ratio
+	Lowest  *[4]float64 `json:"lowest,omitempty"`
+	Highest *[4]float64 `json:"highest,omitempty"`
 }
 
 func (r benchResult) figures() figures {
-	f := figures{rounds: 1, n: r.n, errors: r.errors, replies: r.replies, graphCalls: r.graphCalls,
-		rps: r.rps(), ackP50: millis(pct(r.latencies, .5)), ackP99: millis(pct(r.latencies, .99)),
-		replyTime: r.replyTime.Seconds(), e2eP50: millis(pct(r.e2e, .5)), e2eP99: millis(pct(r.e2e, .99)),
-		rssMB: float64(r.maxRSSBytes) / 1e6, cpu: r.cpu}
+	f := figures{Rounds: 1, Messages: r.n, Errors: r.errors, WebhookRPS: r.rps(),
+		AckP50: millis(pct(r.latencies, .5)), AckP99: millis(pct(r.latencies, .99)),
+		Replies: r.replies, ReplySeconds: r.replyTime.Seconds(), GraphCalls: r.graphCalls,
+		InboundToSendP50: millis(pct(r.e2e, .5)), InboundToSendP99: millis(pct(r.e2e, .99)),
+		PeakRSSMB: float64(r.maxRSSBytes) / 1e6, CoresBusy: r.cpu}
 	if r.replyTime > 0 {
-		f.repliesPerSec = float64(r.replies) / r.replyTime.Seconds()
+		f.RepliesPerSec = float64(r.replies) / r.replyTime.Seconds()
 	}
 	if r.baseline != nil {
-		f.baseline = true
-		f.baseRPS, f.baseP50, f.baseP99 = r.baseline.rps(), millis(pct(r.baseline.latencies, .5)), millis(pct(r.baseline.latencies, .99))
-		f.ratio = f.rps / f.baseRPS
+		f.Baseline = true
+		f.BaselineRPS = r.baseline.rps()
+		f.BaselineP50, f.BaselineP99 = millis(pct(r.baseline.latencies, .5)), millis(pct(r.baseline.latencies, .99))
+		f.Ratio = f.WebhookRPS / f.BaselineRPS
 	}
 	return f
 }
 
-// medianOf sums up rounds: the median of each figure, errors added up,
-// the highest peak RSS (the process's peak so far, after the last round).
-func medianOf(rounds []benchResult) figures {
-	fs := make([]figures, len(rounds))
-	for i, r := range rounds {
-		fs[i] = r.figures()
-	}
+// medianOf sums up rounds: the median of each figure, with the lowest and
+// highest throughputs; errors added up, the highest peak RSS.
+func medianOf(rounds []figures) figures {
 	med := func(get func(f *figures) float64) float64 {
-		v := make([]float64, len(fs))
-		for i := range fs {
-			v[i] = get(&fs[i])
+		v := make([]float64, len(rounds))
+		for i := range rounds {
+			v[i] = get(&rounds[i])
 		}
 		slices.Sort(v)
 		if n := len(v); n%2 == 0 {
@@ -257,92 +310,99 @@ func medianOf(rounds []benchResult) figures {
 		}
 		return v[len(v)/2]
 	}
-	m := fs[0]
-	m.rounds = len(fs)
-	m.rps = med(func(f *figures) float64 { return f.rps })
-	m.ackP50 = med(func(f *figures) float64 { return f.ackP50 })
-	m.ackP99 = med(func(f *figures) float64 { return f.ackP99 })
-	m.repliesPerSec = med(func(f *figures) float64 { return f.repliesPerSec })
-	m.e2eP50 = med(func(f *figures) float64 { return f.e2eP50 })
-	m.e2eP99 = med(func(f *figures) float64 { return f.e2eP99 })
-	m.baseRPS = med(func(f *figures) float64 { return f.baseRPS })
-	m.baseP50 = med(func(f *figures) float64 { return f.baseP50 })
-	m.baseP99 = med(func(f *figures) float64 { return f.baseP99 })
-	m.ratio = med(func(f *figures) float64 { return f.ratio })
-	m.cpu = med(func(f *figures) float64 { return f.cpu })
-	m.errors = 0
-	for i, f := range fs {
-		m.errors += f.errors
-		m.rssMB = max(m.rssMB, f.rssMB)
-		for k, v := range [4]float64{f.rps, f.repliesPerSec, f.baseRPS, f.ratio} {
-			if i == 0 || v < m.lo[k] {
-				m.lo[k] = v
+	m := rounds[0]
+	m.Rounds = len(rounds)
+	m.WebhookRPS = med(func(f *figures) float64 { return f.WebhookRPS })
+	m.AckP50 = med(func(f *figures) float64 { return f.AckP50 })
+	m.AckP99 = med(func(f *figures) float64 { return f.AckP99 })
+	m.ReplySeconds = med(func(f *figures) float64 { return f.ReplySeconds })
+	m.RepliesPerSec = med(func(f *figures) float64 { return f.RepliesPerSec })
+	m.InboundToSendP50 = med(func(f *figures) float64 { return f.InboundToSendP50 })
+	m.InboundToSendP99 = med(func(f *figures) float64 { return f.InboundToSendP99 })
+	m.BaselineRPS = med(func(f *figures) float64 { return f.BaselineRPS })
+	m.BaselineP50 = med(func(f *figures) float64 { return f.BaselineP50 })
+	m.BaselineP99 = med(func(f *figures) float64 { return f.BaselineP99 })
+	m.Ratio = med(func(f *figures) float64 { return f.Ratio })
+	m.CoresBusy = med(func(f *figures) float64 { return f.CoresBusy })
+	var lo, hi [4]float64
+	m.Errors = 0
+	for i, f := range rounds {
+		m.Errors += f.Errors
+		m.PeakRSSMB = max(m.PeakRSSMB, f.PeakRSSMB)
+		for k, v := range [4]float64{f.WebhookRPS, f.RepliesPerSec, f.BaselineRPS, f.Ratio} {
+			if i == 0 || v < lo[k] {
+				lo[k] = v
 			}
-			if i == 0 || v > m.hi[k] {
-				m.hi[k] = v
+			if i == 0 || v > hi[k] {
+				hi[k] = v
 			}
 		}
 	}
+	m.Lowest, m.Highest = &lo, &hi
 	return m
 }
 
-func (r benchResult) print(w io.Writer, o benchOptions) { r.figures().print(w, o) }
-
 // printRound prints the line of one round of several.
-func (r benchResult) printRound(w io.Writer, o benchOptions, i, n int) {
-	f := r.figures()
-	fmt.Fprintf(w, "round %d/%d: webhook %.0f req/s", i, n, f.rps)
+func (f figures) printRound(w io.Writer, o benchOptions, i, n int) {
+	fmt.Fprintf(w, "round %d/%d: webhook %.0f req/s", i, n, f.WebhookRPS)
 	if o.mode == "e2e" {
-		fmt.Fprintf(w, ", %.0f replies/s, inbound→send p99 %.2f ms", f.repliesPerSec, f.e2eP99)
+		fmt.Fprintf(w, ", %.0f replies/s, inbound→send p99 %.2f ms", f.RepliesPerSec, f.InboundToSendP99)
 	}
-	if f.baseline {
-		fmt.Fprintf(w, ", bare Gin %.0f req/s (ratio %.2f)", f.baseRPS, f.ratio)
+	if f.Baseline {
+		fmt.Fprintf(w, ", bare Gin %.0f req/s (ratio %.2f)", f.BaselineRPS, f.Ratio)
+	}
+	if f.PeakRSSMB > 0 {
+		fmt.Fprintf(w, ", peak RSS %.1f MB", f.PeakRSSMB)
 	}
 	fmt.Fprintln(w)
 }
 
 func (f figures) print(w io.Writer, o benchOptions) {
 	spread := func(k int, format string) string {
-		if f.rounds == 1 {
+		if f.Lowest == nil || f.Highest == nil {
 			return ""
 		}
-		return " (" + fmt.Sprintf(format, f.lo[k]) + "–" + fmt.Sprintf(format, f.hi[k]) + ")"
+		return " (" + fmt.Sprintf(format, f.Lowest[k]) + "–" + fmt.Sprintf(format, f.Highest[k]) + ")"
 	}
-	fmt.Fprintf(w, "mode %s: %d messages, %d connections", o.mode, f.n, o.conns)
+	fmt.Fprintf(w, "mode %s: %d messages, %d connections", o.mode, f.Messages, o.conns)
 	if o.mode == "e2e" {
 		fmt.Fprintf(w, ", %d customers, %d Graph API calls at once", o.senders, o.sendConcurrency)
 	}
 	if o.rate > 0 {
 		fmt.Fprintf(w, ", offered %.0f msg/s", o.rate)
 	}
-	if f.rounds > 1 {
-		fmt.Fprintf(w, "; medians of %d rounds (lowest–highest)", f.rounds)
+	if f.Rounds > 1 {
+		fmt.Fprintf(w, "; medians of %d rounds (lowest–highest)", f.Rounds)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "webhook:   %.0f req/s%s, ack p50 %.2f ms, p99 %.2f ms, errors %d\n", f.rps, spread(0, "%.0f"), f.ackP50, f.ackP99, f.errors)
+	fmt.Fprintf(w, "webhook:   %.0f req/s%s, ack p50 %.2f ms, p99 %.2f ms, errors %d\n", f.WebhookRPS, spread(0, "%.0f"), f.AckP50, f.AckP99, f.Errors)
 	if o.mode == "e2e" {
-		if f.rounds == 1 {
+		if f.Rounds == 1 {
 			fmt.Fprintf(w, "replies:   %d in %.2fs = %.0f replies/s (graph calls incl. read receipts: %d)\n",
-				f.replies, f.replyTime, f.repliesPerSec, f.graphCalls)
+				f.Replies, f.ReplySeconds, f.RepliesPerSec, f.GraphCalls)
 		} else {
 			fmt.Fprintf(w, "replies:   %.0f replies/s%s (each round %d replies; graph calls incl. read receipts: %d)\n",
-				f.repliesPerSec, spread(1, "%.0f"), f.replies, f.graphCalls)
+				f.RepliesPerSec, spread(1, "%.0f"), f.Replies, f.GraphCalls)
 		}
-		fmt.Fprintf(w, "inbound→send: p50 %.2f ms, p99 %.2f ms\n", f.e2eP50, f.e2eP99)
+		fmt.Fprintf(w, "inbound→send: p50 %.2f ms, p99 %.2f ms\n", f.InboundToSendP50, f.InboundToSendP99)
 	}
-	if f.baseline {
-		fmt.Fprintf(w, "baseline:  bare Gin handler %.0f req/s%s, p50 %.2f ms, p99 %.2f ms\n", f.baseRPS, spread(2, "%.0f"), f.baseP50, f.baseP99)
+	if f.Baseline {
+		fmt.Fprintf(w, "baseline:  bare Gin handler %.0f req/s%s, p50 %.2f ms, p99 %.2f ms\n", f.BaselineRPS, spread(2, "%.0f"), f.BaselineP50, f.BaselineP99)
 		what := "balas webhook"
 		if o.mode == "e2e" {
 			what = "balas webhook with the whole pipeline behind it"
 		}
-		fmt.Fprintf(w, "ratio:     %s = %.2f × bare Gin%s\n", what, f.ratio, spread(3, "%.2f"))
+		fmt.Fprintf(w, "ratio:     %s = %.2f × bare Gin%s\n", what, f.Ratio, spread(3, "%.2f"))
 	}
-	if f.rssMB > 0 {
-		fmt.Fprintf(w, "memory:    peak RSS %.1f MB\n", f.rssMB)
+	if f.PeakRSSMB > 0 {
+		what := ""
+		if f.Rounds > 1 {
+			what = " (the highest round's)"
+		}
+		fmt.Fprintf(w, "memory:    peak RSS %.1f MB%s\n", f.PeakRSSMB, what)
 	}
-	if f.cpu > 0 {
-		fmt.Fprintf(w, "cpu:       %.2f of %d cores busy (generator, balas and the fake Graph API together)\n", f.cpu, runtime.NumCPU())
+	if f.CoresBusy > 0 {
+		fmt.Fprintf(w, "cpu:       %.2f of %d cores busy (generator, balas and the fake Graph API together)\n", f.CoresBusy, runtime.NumCPU())
 	}
 }
 
