@@ -142,6 +142,10 @@ type Sender struct {
 
 	inMu     sync.Mutex
 	incoming []store.OutboxItem // committed, not yet taken by Run
+	stopped  bool               // Run has returned: commits are no longer collected
+
+	// pending reads the outbox table (DB.PendingOutbox; tests fail it).
+	pending func(ctx context.Context, afterID int64, limit int) ([]store.OutboxItem, error)
 
 	mu     sync.Mutex
 	phones map[string]*phoneLimiter
@@ -167,6 +171,7 @@ func NewSender(db *store.DB, t Transport, opts SenderOptions) *Sender {
 		s.keepBodies = d.doneWithBody()
 	}
 	if db != nil {
+		s.pending = db.PendingOutbox
 		db.OnQueued(s.queued)
 	}
 	return s
@@ -176,6 +181,12 @@ func NewSender(db *store.DB, t Transport, opts SenderOptions) *Sender {
 // goroutine: it only appends and wakes Run).
 func (s *Sender) queued(items []store.OutboxItem) {
 	s.inMu.Lock()
+	if s.stopped {
+		// Nobody would take them: the rows are in the table for the next
+		// Run, and each reply records the receipt to send before it.
+		s.inMu.Unlock()
+		return
+	}
 	s.incoming = append(s.incoming, items...)
 	s.inMu.Unlock()
 	s.Wake()
@@ -274,8 +285,14 @@ const executorIdle = 5 * time.Second
 // Run sends pending rows until ctx ends: every pending row at start (a
 // restart resumes where the last run stopped), then the new ones after each
 // Wake. It returns after the sends in flight have finished and been recorded.
-// Run must not be called twice at the same time.
+// A failed read of the table at start is logged and tried again. Once Run
+// has returned, commits are no longer collected in memory: the next Run
+// finds their rows in the table. Run must not be called twice at the same
+// time.
 func (s *Sender) Run(ctx context.Context) error {
+	s.inMu.Lock()
+	s.stopped = false
+	s.inMu.Unlock()
 	convs := map[int64]*conv{}
 	// spare are conversations whose queue emptied, kept for the next ones:
 	// nearly every message makes a conversation busy and idle again.
@@ -408,7 +425,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	// load adds the pending rows with ids up to through from the table.
 	load := func(start bool, through int64) error {
 		for {
-			items, err := s.db.PendingOutbox(ctx, lastID, loadBatch)
+			items, err := s.pending(ctx, lastID, loadBatch)
 			if err != nil {
 				return err
 			}
@@ -455,12 +472,35 @@ func (s *Sender) Run(ctx context.Context) error {
 		wg.Wait()
 	}
 
-	if err := load(true, math.MaxInt64); err != nil {
-		shutdown()
+	defer func() {
+		s.inMu.Lock()
+		s.stopped = true
+		clear(s.incoming)
+		s.incoming = nil
+		s.inMu.Unlock()
+	}()
+	// Nothing is sent before the table was read once: it holds what the
+	// last run left, and what was committed before NewSender. Only rows
+	// handed over by now are read, as in the poll: a newer one comes
+	// through incoming, behind the receipt queued with it. A failed read is
+	// tried again (commits collect in incoming meanwhile): a sender that
+	// gave up would leave every reply unsent until the next restart.
+	for wait := s.o.BaseBackoff; ; wait = min(2*wait, s.o.MaxBackoff) {
+		err := load(true, s.db.HandedOver())
+		if err == nil {
+			break
+		}
 		if ctx.Err() != nil {
+			shutdown()
 			return nil
 		}
-		return fmt.Errorf("outbox: load pending rows: %w", err)
+		s.log.Error("outbox: cannot read pending rows; nothing is sent until it can", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			shutdown()
+			return nil
+		case <-time.After(wait):
+		}
 	}
 	takeIncoming()
 	var poll <-chan time.Time

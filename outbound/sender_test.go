@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -1232,5 +1233,104 @@ func TestSenderPollKeepsReceiptsFirst(t *testing.T) {
 		if _, ok := receiptAt["wamid.in."+r.text()]; !ok {
 			t.Fatalf("reply %q went out before its read receipt", r.text())
 		}
+	}
+}
+
+// A reply committed just before Run starts, whose commit is handed to the
+// sender only after Run's first read of the table: the read must leave the
+// row to the hand-over, so that its receipt goes out once, before it.
+func TestSenderStartLoadLeavesRowsNotHandedOver(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, nil)
+	s := NewSender(db, fake.client(), testOptions())
+	customer := "6281100000077"
+	conversation(t, db, customer) // created first: its commit queues nothing
+	// The writer is descheduled between its commit and telling the sender
+	// of it: the callback is held.
+	gate := make(chan struct{})
+	var open sync.Once
+	release := func() { open.Do(func() { close(gate) }) }
+	t.Cleanup(release) // never leave the writer blocked (Close would wait)
+	db.OnQueued(func(items []store.OutboxItem) {
+		items = append([]store.OutboxItem(nil), items...)
+		<-gate
+		s.queued(items)
+	})
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		queueAnswered(t, db, customer, store.OutboxRead, "halo")
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for n := int64(0); n != 1; n, _ = db.OutboxPending(context.Background()) {
+		if time.Now().After(deadline) {
+			t.Fatal("reply not committed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	runSender(t, s)
+	time.Sleep(100 * time.Millisecond) // Run has read the table and taken what was handed over
+	release()
+	<-committed
+	waitDone(t, db)
+	time.Sleep(100 * time.Millisecond) // a late receipt would show up now
+	var got []string
+	for _, r := range fake.requests() {
+		if bytes.Contains(r.body, []byte(`"status":"read"`)) {
+			got = append(got, "read "+r.to())
+		} else {
+			got = append(got, r.text())
+		}
+	}
+	if want := "read wamid.in.halo|halo"; strings.Join(got, "|") != want {
+		t.Fatalf("requests %s, want %s (the receipt once, before the reply)", strings.Join(got, "|"), want)
+	}
+}
+
+// A failed read of the outbox at start is tried again: the rows of the
+// last run and those committed meanwhile are all sent, receipts first. Once
+// Run has returned, commits are not collected in memory any more.
+func TestSenderRetriesItsFirstRead(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, nil)
+	customer := "6281100000088"
+	queueAnswered(t, db, customer, store.OutboxRead, "sebelum") // left by the last run
+	var logs safeBuffer
+	opts := testOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	s := NewSender(db, fake.client(), opts)
+	var fails atomic.Int32
+	read := s.pending
+	s.pending = func(ctx context.Context, after int64, limit int) ([]store.OutboxItem, error) {
+		if fails.Add(1) <= 3 {
+			return nil, errors.New("database is locked")
+		}
+		return read(ctx, after, limit)
+	}
+	stop := runSender(t, s)
+	queueAnswered(t, db, customer, store.OutboxRead, "selama") // committed while the read fails
+	waitRequests(t, fake, 4)
+	waitDone(t, db)
+	var got []string
+	for _, r := range fake.requests() {
+		if bytes.Contains(r.body, []byte(`"status":"read"`)) {
+			got = append(got, "read "+r.to())
+		} else {
+			got = append(got, r.text())
+		}
+	}
+	if want := "read wamid.in.sebelum|sebelum|read wamid.in.selama|selama"; strings.Join(got, "|") != want {
+		t.Fatalf("requests %s, want %s", strings.Join(got, "|"), want)
+	}
+	if n := strings.Count(logs.String(), "cannot read pending rows"); n != 3 {
+		t.Fatalf("%d errors logged for 3 failed reads:\n%s", n, logs.String())
+	}
+	stop()
+	queueAnswered(t, db, customer, store.OutboxRead, "sesudah")
+	s.inMu.Lock()
+	n := len(s.incoming)
+	s.inMu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d items held in memory by a sender whose Run has returned", n)
 	}
 }
