@@ -993,8 +993,18 @@ func TestSenderResendsRecordedReceiptsAtStart(t *testing.T) {
 	runSender(t, s)
 	waitDone(t, db)
 	time.Sleep(50 * time.Millisecond) // a duplicate receipt would show up now
+	// "dua" was tried before the restart: its receipt went out then.
+	want := "typing wamid.in.satu|satu|dua|read wamid.in.tiga|tiga"
+	if got := sequence(fake); got != want {
+		t.Fatalf("requests\n %s\nwant\n %s", got, want)
+	}
+}
+
+// sequence is what the fake Graph API received, in order and joined by |:
+// "typing W" and "read W" for the receipts of message W, a reply's text.
+func sequence(f *fakeGraph) string {
 	var got []string
-	for _, r := range fake.requests() {
+	for _, r := range f.requests() {
 		switch {
 		case bytes.Contains(r.body, []byte(`"typing_indicator"`)):
 			got = append(got, "typing "+r.to())
@@ -1004,11 +1014,7 @@ func TestSenderResendsRecordedReceiptsAtStart(t *testing.T) {
 			got = append(got, r.text())
 		}
 	}
-	// "dua" was tried before the restart: its receipt went out then.
-	want := "typing wamid.in.satu|satu|dua|read wamid.in.tiga|tiga"
-	if strings.Join(got, "|") != want {
-		t.Fatalf("requests\n %s\nwant\n %s", strings.Join(got, "|"), want)
-	}
+	return strings.Join(got, "|")
 }
 
 // Goroutines that sent something wait a while for the next attempt; they
@@ -1274,16 +1280,8 @@ func TestSenderStartLoadLeavesRowsNotHandedOver(t *testing.T) {
 	<-committed
 	waitDone(t, db)
 	time.Sleep(100 * time.Millisecond) // a late receipt would show up now
-	var got []string
-	for _, r := range fake.requests() {
-		if bytes.Contains(r.body, []byte(`"status":"read"`)) {
-			got = append(got, "read "+r.to())
-		} else {
-			got = append(got, r.text())
-		}
-	}
-	if want := "read wamid.in.halo|halo"; strings.Join(got, "|") != want {
-		t.Fatalf("requests %s, want %s (the receipt once, before the reply)", strings.Join(got, "|"), want)
+	if got, want := sequence(fake), "read wamid.in.halo|halo"; got != want {
+		t.Fatalf("requests %s, want %s (the receipt once, before the reply)", got, want)
 	}
 }
 
@@ -1311,16 +1309,8 @@ func TestSenderRetriesItsFirstRead(t *testing.T) {
 	queueAnswered(t, db, customer, store.OutboxRead, "selama") // committed while the read fails
 	waitRequests(t, fake, 4)
 	waitDone(t, db)
-	var got []string
-	for _, r := range fake.requests() {
-		if bytes.Contains(r.body, []byte(`"status":"read"`)) {
-			got = append(got, "read "+r.to())
-		} else {
-			got = append(got, r.text())
-		}
-	}
-	if want := "read wamid.in.sebelum|sebelum|read wamid.in.selama|selama"; strings.Join(got, "|") != want {
-		t.Fatalf("requests %s, want %s", strings.Join(got, "|"), want)
+	if got, want := sequence(fake), "read wamid.in.sebelum|sebelum|read wamid.in.selama|selama"; got != want {
+		t.Fatalf("requests %s, want %s", got, want)
 	}
 	if n := strings.Count(logs.String(), "cannot read pending rows"); n != 3 {
 		t.Fatalf("%d errors logged for 3 failed reads:\n%s", n, logs.String())

@@ -299,31 +299,33 @@ func (r benchResult) figures() figures {
 // medianOf sums up rounds: the median of each figure, with the lowest and
 // highest throughputs; errors added up, the highest peak RSS.
 func medianOf(rounds []figures) figures {
-	med := func(get func(f *figures) float64) float64 {
-		v := make([]float64, len(rounds))
-		for i := range rounds {
-			v[i] = get(&rounds[i])
-		}
-		slices.Sort(v)
-		if n := len(v); n%2 == 0 {
-			return (v[n/2-1] + v[n/2]) / 2
-		}
-		return v[len(v)/2]
-	}
 	m := rounds[0]
 	m.Rounds = len(rounds)
-	m.WebhookRPS = med(func(f *figures) float64 { return f.WebhookRPS })
-	m.AckP50 = med(func(f *figures) float64 { return f.AckP50 })
-	m.AckP99 = med(func(f *figures) float64 { return f.AckP99 })
-	m.ReplySeconds = med(func(f *figures) float64 { return f.ReplySeconds })
-	m.RepliesPerSec = med(func(f *figures) float64 { return f.RepliesPerSec })
-	m.InboundToSendP50 = med(func(f *figures) float64 { return f.InboundToSendP50 })
-	m.InboundToSendP99 = med(func(f *figures) float64 { return f.InboundToSendP99 })
-	m.BaselineRPS = med(func(f *figures) float64 { return f.BaselineRPS })
-	m.BaselineP50 = med(func(f *figures) float64 { return f.BaselineP50 })
-	m.BaselineP99 = med(func(f *figures) float64 { return f.BaselineP99 })
-	m.Ratio = med(func(f *figures) float64 { return f.Ratio })
-	m.CoresBusy = med(func(f *figures) float64 { return f.CoresBusy })
+	v := make([]float64, len(rounds))
+	for _, field := range []func(f *figures) *float64{
+		func(f *figures) *float64 { return &f.WebhookRPS },
+		func(f *figures) *float64 { return &f.AckP50 },
+		func(f *figures) *float64 { return &f.AckP99 },
+		func(f *figures) *float64 { return &f.ReplySeconds },
+		func(f *figures) *float64 { return &f.RepliesPerSec },
+		func(f *figures) *float64 { return &f.InboundToSendP50 },
+		func(f *figures) *float64 { return &f.InboundToSendP99 },
+		func(f *figures) *float64 { return &f.BaselineRPS },
+		func(f *figures) *float64 { return &f.BaselineP50 },
+		func(f *figures) *float64 { return &f.BaselineP99 },
+		func(f *figures) *float64 { return &f.Ratio },
+		func(f *figures) *float64 { return &f.CoresBusy },
+	} {
+		for i := range rounds {
+			v[i] = *field(&rounds[i])
+		}
+		slices.Sort(v)
+		med := v[len(v)/2]
+		if n := len(v); n%2 == 0 {
+			med = (v[n/2-1] + v[n/2]) / 2
+		}
+		*field(&m) = med
+	}
 	var lo, hi [4]float64
 	m.Errors = 0
 	for i, f := range rounds {
