@@ -26,7 +26,8 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	description := fs.String("description", "", "the description of the tapped list row (with --list)")
 	image := fs.Bool("image", false, "send an image (TEXT becomes its caption)")
 	phoneID := fs.String("phone-number-id", webhook.FakePhoneNumberID, "the business phone number id that receives it")
-	secret := fs.String("secret", os.Getenv("BALAS_APP_SECRET"), "the Meta app secret to sign with (default: BALAS_APP_SECRET)")
+	// The secret is not the flag's default: --help prints defaults.
+	secret := fs.String("secret", "", "the Meta app secret to sign with (default: $BALAS_APP_SECRET)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: balas send [--url URL] [--from NUMBER] [--name NAME] [--button ID | --list ID | --image] [TEXT]")
 		fmt.Fprintln(fs.Output())
@@ -36,6 +37,9 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	if !flagGiven(fs, "secret") {
+		*secret = os.Getenv("BALAS_APP_SECRET")
 	}
 	text := strings.Join(fs.Args(), " ")
 	kinds := 0

@@ -65,10 +65,7 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	pairBurst := fs.String("pair-burst", envOr("BALAS_PAIR_BURST", "20"), "messages sent at once to one customer before pacing (BALAS_PAIR_BURST)")
 	pairInterval := fs.String("pair-interval", envOr("BALAS_PAIR_INTERVAL", "6s"), "then one message per this interval to that customer; 0 turns pacing off (BALAS_PAIR_INTERVAL)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("BALAS_LOG_FORMAT", "text"), "text or json (BALAS_LOG_FORMAT)")
-	devDefault, err := envBool(env("BALAS_DEV"))
-	if err != nil {
-		return nil, fmt.Errorf("BALAS_DEV: %w", err)
-	}
+	devDefault, devErr := envBool(env("BALAS_DEV")) // refused below unless --dev wins over it
 	fs.BoolVar(&c.Dev, "dev", devDefault, "local development: unsigned webhooks accepted, replies logged instead of sent without an access token (BALAS_DEV=1)")
 	shutdown := fs.String("shutdown-timeout", envOr("BALAS_SHUTDOWN_TIMEOUT", "10s"), "how long a shutdown may take to finish in-flight work (BALAS_SHUTDOWN_TIMEOUT)")
 	fs.Usage = func() {
@@ -85,14 +82,11 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags only; see balas serve --help)", fs.Arg(0))
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "rules" {
-			c.RulesGiven = true
-		}
-	})
-	if env("BALAS_RULES") != "" {
-		c.RulesGiven = true
+	if devErr != nil && !flagGiven(fs, "dev") {
+		return nil, fmt.Errorf("BALAS_DEV: %w", devErr)
 	}
+	c.RulesGiven = flagGiven(fs, "rules") || env("BALAS_RULES") != ""
+	var err error
 	if c.SendRate, err = strconv.ParseFloat(*rate, 64); err != nil || c.SendRate <= 0 {
 		return nil, fmt.Errorf("--send-rate %q: want a positive number of messages per second, e.g. 80", *rate)
 	}
@@ -130,6 +124,13 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 		}
 	}
 	return c, nil
+}
+
+// flagGiven reports whether the command line set the flag name.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func envBool(v string) (bool, error) {

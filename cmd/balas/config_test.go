@@ -73,6 +73,18 @@ func TestServeConfig(t *testing.T) {
 		{name: "too much send concurrency", env: append(secrets, "BALAS_SEND_CONCURRENCY", "5000"), wantErr: "from 1 to 4096"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, env: secrets, wantErr: "text or json"},
 		{name: "bad BALAS_DEV", env: append(secrets, "BALAS_DEV", "maybe"), wantErr: "BALAS_DEV"},
+		{name: "--dev wins over a bad BALAS_DEV", args: []string{"--dev"}, env: []string{"BALAS_DEV", "maybe"}, check: func(c *config) string {
+			if !c.Dev {
+				return "dev not set"
+			}
+			return ""
+		}},
+		{name: "--dev=false wins over a bad BALAS_DEV", args: []string{"--dev=false"}, env: append(secrets, "BALAS_DEV", "maybe"), check: func(c *config) string {
+			if c.Dev {
+				return "dev set"
+			}
+			return ""
+		}},
 		{name: "bad pair interval", args: []string{"--pair-interval", "soon"}, env: secrets, wantErr: "--pair-interval"},
 		{name: "stray argument", args: []string{"rules"}, env: secrets, wantErr: "unexpected argument"},
 	}

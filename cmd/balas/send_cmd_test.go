@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -79,5 +81,36 @@ func TestSendCommand(t *testing.T) {
 	}
 	if _, stderr, code := runBalas(t, "", "send", "--url", "http://127.0.0.1:1/webhook", "halo"); code != 1 || !strings.Contains(stderr, "is balas serve running") {
 		t.Fatalf("no server: exit %d %q", code, stderr)
+	}
+}
+
+// The app secret taken from BALAS_APP_SECRET is never printed: not by
+// --help, nor with the flag listing after a wrong flag; and it still signs.
+func TestSendKeepsTheSecret(t *testing.T) {
+	const secret = "rahasia-aplikasi-meta-123"
+	bin := rulesToolsBinary(t)
+	for _, args := range [][]string{{"send", "--help"}, {"send", "--no-such-flag"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "BALAS_APP_SECRET="+secret)
+		out, _ := cmd.CombinedOutput()
+		if strings.Contains(string(out), secret) {
+			t.Errorf("balas %s printed the app secret:\n%s", strings.Join(args, " "), out)
+		}
+		if !strings.Contains(string(out), "$BALAS_APP_SECRET") {
+			t.Errorf("balas %s does not say where the secret comes from:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	var signature string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if webhook.Sign([]byte(secret), body) == r.Header.Get(webhook.SignatureHeader) {
+			signature = "good"
+		}
+	}))
+	defer srv.Close()
+	cmd := exec.Command(bin, "send", "--url", srv.URL, "halo")
+	cmd.Env = append(os.Environ(), "BALAS_APP_SECRET="+secret)
+	if out, err := cmd.CombinedOutput(); err != nil || signature != "good" {
+		t.Fatalf("send with BALAS_APP_SECRET: %v, signature %q\n%s", err, signature, out)
 	}
 }
