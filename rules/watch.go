@@ -20,6 +20,11 @@ type WatcherOptions struct {
 	Logger     *slog.Logger          // default slog.Default()
 	Registerer prometheus.Registerer // where reload metrics go; nil: none
 	Debounce   time.Duration         // quiet time after a change before reloading; default 100ms
+	// Loaded is a set of path already loaded and in use (balas serve loads
+	// the rules before it opens the database). Status reports it from the
+	// start, and when Run's first load fails, Run keeps it and goes on
+	// watching, as after any bad edit.
+	Loaded *Set
 }
 
 // Status is the outcome of the last load.
@@ -51,6 +56,7 @@ type Watcher struct {
 // happens until Run.
 func NewWatcher(path string, opts WatcherOptions) *Watcher {
 	w := &Watcher{path: path, log: opts.Logger, delay: opts.Debounce, reload: make(chan struct{}, 1)}
+	w.status.Set = opts.Loaded
 	if w.log == nil {
 		w.log = slog.Default()
 	}
@@ -108,39 +114,49 @@ func (w *Watcher) Reload() {
 }
 
 // Run loads the rules and calls apply with the set; if that first load
-// fails it returns an error listing every diagnostic. It then watches the
-// folder (or the file's folder) and, after each change has settled for the
-// debounce time, loads the whole set again and calls apply with it if it is
-// good. apply is only called from Run's goroutine. Run returns nil when ctx
-// ends.
+// fails it returns an error listing every diagnostic, unless the watcher was
+// given a set already in use (WatcherOptions.Loaded), which it then keeps.
+// It then watches the folder (or the file's folder) and, after each change
+// has settled for the debounce time, loads the whole set again and calls
+// apply with it if it is good. Rules files that are symbolic links are
+// followed: the folders they point into are watched too, and a link swapped
+// for another (as Kubernetes does with a ConfigMap's "..data") is a change.
+// apply is only called from Run's goroutine. Run returns nil when ctx ends.
 func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 	set, diags, err := Load(w.path)
 	w.record(set, diags, err)
-	if err != nil {
+	switch {
+	case err != nil && w.Status().Set == nil:
 		var errs []Diagnostic
 		var le *LoadError
 		if errors.As(err, &le) {
 			errs = le.Errors()
 		}
 		return fmt.Errorf("loading rules %s: %w\n%s", w.path, err, strings.TrimRight(FormatDiagnostics(errs), "\n"))
+	case err != nil:
+		w.logFailure(err)
+	default:
+		for _, d := range diags {
+			w.log.Warn(d.String())
+		}
+		w.log.Info("rules loaded", "path", w.path, "rules", len(set.Rules), "files", len(set.Files), "version", set.Version)
+		apply(set)
 	}
-	for _, d := range diags {
-		w.log.Warn(d.String())
-	}
-	w.log.Info("rules loaded", "path", w.path, "rules", len(set.Rules), "files", len(set.Files), "version", set.Version)
-	apply(set)
 
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watching rules %s: %w", w.path, err)
 	}
 	defer fsw.Close()
-	dir, file := w.path, ""
-	if st, err := os.Stat(w.path); err == nil && !st.IsDir() {
-		dir, file = filepath.Dir(w.path), filepath.Base(w.path)
-	}
-	if err := fsw.Add(dir); err != nil {
-		return fmt.Errorf("watching rules %s: %w", dir, err)
+	watched := w.targets()
+	for dir := range watched.dirs {
+		if err := fsw.Add(dir); err != nil {
+			if dir == watched.main {
+				return fmt.Errorf("watching rules %s: %w", dir, err)
+			}
+			w.log.Warn("cannot watch the folder a rules file links into", "folder", dir, "err", err)
+			delete(watched.dirs, dir)
+		}
 	}
 
 	timer := time.NewTimer(time.Hour)
@@ -154,11 +170,7 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 			if !ok {
 				return nil
 			}
-			if ev.Op == fsnotify.Chmod {
-				continue
-			}
-			base := filepath.Base(ev.Name)
-			if (file != "" && base != file) || (file == "" && !IsRulesFile(base)) {
+			if ev.Op == fsnotify.Chmod || !watched.matters(ev.Name) {
 				continue
 			}
 			timer.Reset(w.delay)
@@ -170,10 +182,80 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 		case <-w.reload:
 			timer.Stop()
 			w.reloadNow(apply)
+			watched = w.follow(fsw, watched)
 		case <-timer.C:
 			w.reloadNow(apply)
+			watched = w.follow(fsw, watched)
 		}
 	}
+}
+
+// watchList is what Run watches: folders, and the changes in them that
+// matter.
+type watchList struct {
+	main  string          // the folder of the rules path (or the path, a folder)
+	all   bool            // every rules file in main matters (the path is a folder)
+	dirs  map[string]bool // main and the folders rules files link into
+	names map[string]bool // file names that matter in any of dirs
+}
+
+// targets lists what to watch for the rules as they are now on disk.
+func (w *Watcher) targets() watchList {
+	l := watchList{main: w.path, dirs: map[string]bool{}, names: map[string]bool{}}
+	var files []string
+	if st, err := os.Stat(w.path); err == nil && st.IsDir() {
+		l.all = true
+		entries, _ := os.ReadDir(w.path)
+		for _, e := range entries {
+			if IsRulesFile(e.Name()) {
+				files = append(files, filepath.Join(w.path, e.Name()))
+			}
+		}
+	} else {
+		l.main = filepath.Dir(w.path)
+		l.names[filepath.Base(w.path)] = true
+		files = append(files, w.path)
+	}
+	l.dirs[l.main] = true
+	for _, f := range files {
+		if st, err := os.Lstat(f); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		if real, err := filepath.EvalSymlinks(f); err == nil {
+			l.dirs[filepath.Dir(real)] = true
+			l.names[filepath.Base(real)] = true
+		}
+	}
+	return l
+}
+
+// matters reports whether a change to the file name is a change to the
+// rules: a rules file of the folder, the rules file, a file a rules file
+// links to, or a link of the "..data" kind that Kubernetes swaps.
+func (l watchList) matters(name string) bool {
+	base := filepath.Base(name)
+	return l.names[base] || strings.HasPrefix(base, "..") || (l.all && filepath.Dir(name) == l.main && IsRulesFile(base))
+}
+
+// follow moves the watches to where the rules' links point now.
+func (w *Watcher) follow(fsw *fsnotify.Watcher, cur watchList) watchList {
+	next := w.targets()
+	for dir := range next.dirs {
+		if cur.dirs[dir] {
+			continue
+		}
+		if err := fsw.Add(dir); err != nil {
+			w.log.Warn("cannot watch the folder a rules file links into", "folder", dir, "err", err)
+			delete(next.dirs, dir)
+		}
+	}
+	for dir := range cur.dirs {
+		if !next.dirs[dir] && dir != next.main {
+			_ = fsw.Remove(dir) // fails when the folder is gone, which is fine
+		}
+	}
+	next.dirs[next.main] = true
+	return next
 }
 
 func (w *Watcher) reloadNow(apply func(*Set)) {
@@ -181,15 +263,7 @@ func (w *Watcher) reloadNow(apply func(*Set)) {
 	set, diags, err := Load(w.path)
 	w.record(set, diags, err)
 	if err != nil {
-		var le *LoadError
-		if errors.As(err, &le) {
-			for _, d := range le.Errors() {
-				w.log.Error(d.String())
-			}
-		} else {
-			w.log.Error(err.Error())
-		}
-		w.log.Error("rules not reloaded: keeping the last good set", "path", w.path)
+		w.logFailure(err)
 		return
 	}
 	for _, d := range diags {
@@ -199,6 +273,19 @@ func (w *Watcher) reloadNow(apply func(*Set)) {
 	w.log.Info("rules reloaded", "path", w.path, "rules", len(set.Rules), "version", set.Version,
 		"added", added, "removed", removed, "changed", changed)
 	apply(set)
+}
+
+// logFailure logs why a load failed, and that the last good set stays.
+func (w *Watcher) logFailure(err error) {
+	var le *LoadError
+	if errors.As(err, &le) {
+		for _, d := range le.Errors() {
+			w.log.Error(d.String())
+		}
+	} else {
+		w.log.Error(err.Error())
+	}
+	w.log.Error("rules not reloaded: keeping the last good set", "path", w.path)
 }
 
 // record stores a load's outcome in Status and the metrics.

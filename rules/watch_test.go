@@ -238,3 +238,100 @@ func TestDiff(t *testing.T) {
 		t.Errorf("from nil: %v", added)
 	}
 }
+
+// A Kubernetes ConfigMap volume publishes each file as a link into "..data",
+// itself a link to a timestamped folder, and updates by renaming a new link
+// over "..data": that is an edit.
+func TestWatcherFollowsConfigMapUpdates(t *testing.T) {
+	dir := t.TempDir()
+	publish := func(version, body string) {
+		t.Helper()
+		ts := filepath.Join(dir, "..2026_11_25_"+version)
+		if err := os.Mkdir(ts, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(ts, "shop.yaml"), body)
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(filepath.Base(ts), tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("v1", ruleFile("old"))
+	if err := os.Symlink(filepath.Join("..data", "shop.yaml"), filepath.Join(dir, "shop.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{dir, filepath.Join(dir, "shop.yaml")} { // --rules the folder, or the file
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			_, cur := startWatcher(t, path, nil)
+			if got := ids(cur.Load()); got != "old" {
+				t.Fatalf("rules %s", got)
+			}
+			publish("v2"+filepath.Base(path), ruleFile("new"))
+			waitFor(t, "the ConfigMap update", func() bool { return ids(cur.Load()) == "new" })
+			publish("v3"+filepath.Base(path), ruleFile("newer")) // the watch moved to the new folder
+			waitFor(t, "the next update", func() bool { return ids(cur.Load()) == "newer" })
+		})
+		publish("v4"+filepath.Base(path), ruleFile("old"))
+	}
+}
+
+// --rules naming a link to a file kept elsewhere (a git checkout): edits
+// of the file it points to are edits.
+func TestWatcherFollowsALinkedFile(t *testing.T) {
+	real := filepath.Join(t.TempDir(), "toko.yaml")
+	write(t, real, ruleFile("old"))
+	link := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	_, cur := startWatcher(t, link, nil)
+	write(t, real, ruleFile("new"))
+	waitFor(t, "the edit of the linked file", func() bool { return ids(cur.Load()) == "new" })
+	// Other files next to it do not matter.
+	write(t, filepath.Join(filepath.Dir(real), "other.yaml"), "garbage: [")
+	folder := filepath.Join(t.TempDir(), "rules") // and a folder of links
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(folder, "toko.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	_, curFolder := startWatcher(t, folder, nil)
+	write(t, real, ruleFile("newest"))
+	waitFor(t, "the edit seen through the folder's link", func() bool { return ids(curFolder.Load()) == "newest" })
+}
+
+// A set already in use (balas serve loads the rules before it opens the
+// database) survives a first load that fails: Run keeps it, reports the
+// error, and applies the fix when it comes.
+func TestWatcherKeepsTheLoadedSet(t *testing.T) {
+	dir := writeRules(t, map[string]string{"a.yaml": ruleFile("a")})
+	loaded, _, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "a.yaml"), "version: 1\nrules:\n  - id: a\n    when: {keyword: [x]}\n    reply: x\n")
+	w := NewWatcher(dir, WatcherOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Debounce: 20 * time.Millisecond, Loaded: loaded})
+	if st := w.Status(); st.Set != loaded {
+		t.Fatalf("before Run: status %+v, want the loaded set", st)
+	}
+	var cur atomic.Pointer[Set]
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, func(s *Set) { cur.Store(s) }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	waitFor(t, "the first load", func() bool { return !w.Status().LastReloadAt.IsZero() })
+	if st := w.Status(); st.Successful || st.Set != loaded || !strings.Contains(st.LastError, "unknown key `keyword`") {
+		t.Fatalf("after a failed first load: %+v", st)
+	}
+	write(t, filepath.Join(dir, "a.yaml"), ruleFile("fixed"))
+	waitFor(t, "the fix", func() bool { return cur.Load() != nil && ids(cur.Load()) == "fixed" })
+}

@@ -97,7 +97,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 	}
 	m := newMetrics()
 	a := &app{cfg: cfg, log: log, db: db, metrics: m, tempDir: tempDir}
-	a.watcher = rules.NewWatcher(rulesPath, rules.WatcherOptions{Logger: log, Registerer: m.reg})
+	a.watcher = rules.NewWatcher(rulesPath, rules.WatcherOptions{Logger: log, Registerer: m.reg, Loaded: set})
 
 	if transport == nil {
 		if cfg.AccessToken == "" {
