@@ -503,6 +503,12 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 	if answer {
 		conv.Conversation = d.Conversation
 	} else {
+		// Not answered, so none of a rule's effects; but the conversation
+		// still ages: a state and session past session_ttl reset here,
+		// or the fresh LastInboundAt would keep them alive.
+		if d.Expired {
+			conv.State, conv.Session = "", nil
+		}
 		conv.LastInboundAt = now
 	}
 	if err := tx.SaveConversation(conv); err != nil {

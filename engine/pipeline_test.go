@@ -501,3 +501,28 @@ func BenchmarkPipelineAccept(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
+
+// reactionBody is a ❤️ from a phone-number customer on the fixture business.
+func reactionBody(from, wamid string, at time.Time) []byte {
+	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"%s","changes":[{"value":{
+"messaging_product":"whatsapp","metadata":{"display_phone_number":"%s","phone_number_id":"%s"},
+"contacts":[{"profile":{"name":"Budi"},"wa_id":"%s"}],
+"messages":[{"from":"%s","id":"%s","timestamp":"%d","type":"reaction","reaction":{"message_id":"wamid.x","emoji":"\u2764\ufe0f"}}]},
+"field":"messages"}]}]}`, webhook.FakeWABAID, webhook.FakeDisplayPhoneNumber, webhook.FakePhoneNumberID, from, from, wamid, at.Unix()))
+}
+
+// A message that gets no answer (a reaction no rule asks for) still ages
+// the conversation: a state past session_ttl resets, instead of being kept
+// alive by the reaction's fresh timestamp.
+func TestIgnoredReactionEndsAnExpiredSession(t *testing.T) {
+	r := newRig(t)
+	r.accept(t, r.text("6286666", "order")) // state awaiting_address
+	r.advance(2 * time.Hour)                // far past session_ttl (30m)
+	r.accept(t, reactionBody("6286666", "wamid.react.1", r.now()))
+	r.advance(time.Minute)
+	r.accept(t, r.text("6286666", "halo"))
+	want := []string{"Kirim alamat kamu.", "Hai Budi!"}
+	if got := r.replies(t, "6286666"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("replies %q, want %q (the state expired before the reaction)", got, want)
+	}
+}
