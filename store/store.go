@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -55,6 +56,7 @@ type Options struct {
 // DB is an open balas database.
 type DB struct {
 	path  string
+	file  os.FileInfo // the database file as opened (Ping)
 	now   func() time.Time
 	write *sql.DB // exactly one connection, the writer's
 	read  *sql.DB
@@ -153,6 +155,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	db.handedOver.Store(top)
+	if db.file, err = os.Stat(path); err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	go db.writer()
 	return db, nil
 }
@@ -163,8 +170,17 @@ func (db *DB) Path() string { return db.path }
 // Now is the store's clock.
 func (db *DB) Now() time.Time { return db.now() }
 
-// Ping reports whether the database answers.
+// Ping reports whether the database answers, and whether its file is still
+// the one balas opened: a file deleted or replaced under a running balas
+// would take every later commit with it at the next start.
 func (db *DB) Ping(ctx context.Context) error {
+	st, err := os.Stat(db.path)
+	if err != nil {
+		return fmt.Errorf("the database file %s is gone: %w (restart balas once it is back)", db.path, err)
+	}
+	if !os.SameFile(st, db.file) {
+		return fmt.Errorf("the database file %s was replaced since balas opened it (restart balas to use the new one)", db.path)
+	}
 	var one int
 	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -308,5 +309,34 @@ func TestLingerFollowsTheWorkOfABatch(t *testing.T) {
 		if got := lingerFor(c.base, c.last); got != c.want {
 			t.Errorf("lingerFor(%v, %v) = %v, want %v", c.base, c.last, got, c.want)
 		}
+	}
+}
+
+// Ping fails when the database file was deleted or replaced under the open
+// database: commits would go to a file nobody opens again.
+func TestPingNoticesTheFileGone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "balas.db")
+	db := openTest(t, path)
+	ctx := context.Background()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(ctx); err == nil || !strings.Contains(err.Error(), "is gone") {
+		t.Fatalf("Ping after the file was moved away: %v", err)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(ctx); err == nil || !strings.Contains(err.Error(), "was replaced") {
+		t.Fatalf("Ping after the file was replaced: %v", err)
+	}
+	if err := os.Rename(path+".old", path); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("Ping with the file back: %v", err)
 	}
 }

@@ -291,7 +291,8 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	select {
 	case <-done:
 	case <-sctx.Done():
-		a.log.Warn("sender did not stop in time; unsent replies stay in the outbox for the next start")
+		a.log.Warn("sender did not stop in time; unsent replies stay in the outbox for the next start, " +
+			"and a reply whose Graph API call was still unanswered is sent again then (raise --shutdown-timeout to avoid it)")
 	}
 	return nil
 }

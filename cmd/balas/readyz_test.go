@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/balas-bot/balas/outbound"
+)
+
+// /readyz turns 503 when the database file is deleted under a running
+// balas: every webhook it answered 200 from then on would be lost at the
+// next start.
+func TestReadyzNoticesTheDatabaseFileGone(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config{Rules: writeFiles(t, map[string]string{"r.yaml": opsRules}), RulesGiven: true, DB: filepath.Join(dir, "b.db"),
+		SendRate: 80, SendConcurrency: 4, PairBurst: 20, AppSecret: testSecret, AccessToken: "tok", Shutdown: 2 * time.Second}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := newApp(context.Background(), cfg, log, outbound.NewDryRun(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	ts := httptest.NewServer(a.handler)
+	defer ts.Close()
+	get := func() (int, readiness) {
+		resp, err := http.Get(ts.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r readiness
+		json.NewDecoder(resp.Body).Decode(&r)
+		return resp.StatusCode, r
+	}
+	if code, r := get(); code != 200 || r.Database != "ok" {
+		t.Fatalf("readyz %d %+v, want 200", code, r)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(cfg.DB + suffix)
+	}
+	if code, r := get(); code != 503 || !strings.Contains(r.Database, "b.db is gone") {
+		t.Fatalf("readyz after the database file was deleted: %d %+v, want 503 naming the file", code, r)
+	}
+}
