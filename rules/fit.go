@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,7 +14,8 @@ import (
 // caption 1024, CTA display text 20), at a word boundary, ending with "…".
 // It returns one note per shortened field, such as
 // "buttons[1].title shortened from 27 to 20 characters". Ids and URLs are
-// never shortened. The engine calls Fit after Render.
+// never shortened. Buttons keep distinct titles, as WhatsApp requires (see
+// uniqueTitles). The engine calls Fit after Render.
 func Fit(r *Reply) []string {
 	var notes []string
 	// name is a format and its indexes, formatted only for a field that is
@@ -44,8 +46,18 @@ func Fit(r *Reply) []string {
 	}
 	fit(&r.Header, maxHeader, "header")
 	fit(&r.Footer, maxFooter, "footer")
+	var titles []string // as rendered, when there are titles to keep apart
+	if len(r.Buttons) > 1 {
+		titles = make([]string, len(r.Buttons))
+		for i := range r.Buttons {
+			titles[i] = r.Buttons[i].Title
+		}
+	}
 	for i := range r.Buttons {
 		fit(&r.Buttons[i].Title, maxButtonTitle, "buttons[%d].title", i)
+	}
+	if titles != nil {
+		notes = uniqueTitles(r.Buttons, titles, notes)
 	}
 	fit(&r.ListButton, maxListButton, "list_button")
 	for i := range r.Sections {
@@ -67,6 +79,47 @@ func Fit(r *Reply) []string {
 		fit(&r.CTA.DisplayText, maxDisplayText, "cta.display_text")
 	}
 	return notes
+}
+
+// uniqueTitles keeps the buttons' titles apart, as WhatsApp requires: when
+// shortening (or rendering) gave a title an earlier button has, it is
+// shortened in the middle instead, keeping its end ("Kaos Pol…Ukuran XL"),
+// and numbered if that is taken too. titles are the titles as rendered.
+func uniqueTitles(buttons []Button, titles []string, notes []string) []string {
+	taken := make(map[string]bool, len(buttons))
+	for i := range buttons {
+		b := &buttons[i]
+		if !taken[b.Title] {
+			taken[b.Title] = true
+			continue
+		}
+		alt := titles[i]
+		if utf8.RuneCountInString(alt) > maxButtonTitle {
+			alt = shortenMiddle(alt, maxButtonTitle)
+		}
+		for n := 2; taken[alt]; n++ {
+			suffix := " " + strconv.Itoa(n)
+			alt = titles[i]
+			if utf8.RuneCountInString(alt)+len(suffix) > maxButtonTitle {
+				alt = shorten(alt, maxButtonTitle-len(suffix))
+			}
+			alt += suffix
+		}
+		notes = append(notes, fmt.Sprintf("buttons[%d].title made %q: %q is another button's title", i, alt, b.Title))
+		b.Title = alt
+		taken[alt] = true
+	}
+	return notes
+}
+
+// shortenMiddle cuts s to at most max code points (max ≥ 3) by taking out
+// its middle, so that both ends stay.
+func shortenMiddle(s string, max int) string {
+	runes := []rune(s)
+	head := (max - 1) / 2
+	tail := max - 1 - head
+	return strings.TrimRightFunc(string(runes[:head]), unicode.IsSpace) + "…" +
+		strings.TrimLeftFunc(string(runes[len(runes)-tail:]), unicode.IsSpace)
 }
 
 // shorten cuts s to at most max code points (max ≥ 1), preferring a word

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -45,5 +46,42 @@ func TestFit(t *testing.T) {
 	ok := Reply{Kind: "text", Text: "Order Sekarang 🛒"}
 	if notes := Fit(&ok); notes != nil {
 		t.Errorf("unexpected %v", notes)
+	}
+}
+
+// WhatsApp refuses a message whose buttons share a title: when shortening
+// (or rendering) makes two the same, the later one keeps its end, or is
+// numbered.
+func TestFitKeepsButtonTitlesApart(t *testing.T) {
+	for _, tc := range []struct {
+		titles []string
+		want   []string
+	}{
+		{[]string{"Kaos Polos Hitam Ukuran L", "Kaos Polos Hitam Ukuran XL"}, []string{"Kaos Polos Hitam…", "Kaos Polo…Ukuran XL"}},
+		{[]string{"Kaos Polos Hitam Ukuran L", "Kaos Polos Hitam Ukuran L!", "Kaos Polos Hitam Ukuran L?"},
+			[]string{"Kaos Polos Hitam…", "Kaos Polo…Ukuran L!", "Kaos Polo…Ukuran L?"}},
+		{[]string{"Ya", "Ya", "Ya"}, []string{"Ya", "Ya 2", "Ya 3"}}, // rendered alike from templates
+		{[]string{"Pesan sekarang juga ya", "Pesan sekarang juga ya", "Pesan sekarang juga ya"},
+			[]string{"Pesan sekarang juga…", "Pesan sek…ng juga ya", "Pesan sekarang… 2"}},
+		{[]string{"Satu", "Dua", "Tiga"}, []string{"Satu", "Dua", "Tiga"}},
+	} {
+		r := Reply{Kind: "buttons", Text: "Pilih"}
+		for i, title := range tc.titles {
+			r.Buttons = append(r.Buttons, Button{ID: strconv.Itoa(i), Title: title})
+		}
+		Fit(&r)
+		seen := map[string]bool{}
+		for i, b := range r.Buttons {
+			if b.Title != tc.want[i] {
+				t.Errorf("%q: button %d is %q, want %q", tc.titles, i, b.Title, tc.want[i])
+			}
+			if n := utf8.RuneCountInString(b.Title); n > maxButtonTitle {
+				t.Errorf("%q: button %d has %d characters", tc.titles, i, n)
+			}
+			if seen[b.Title] {
+				t.Errorf("%q: title %q twice", tc.titles, b.Title)
+			}
+			seen[b.Title] = true
+		}
 	}
 }
