@@ -133,6 +133,13 @@ func TestClassifyWithoutMetaBody(t *testing.T) {
 		{400, `{"error":{"message":"(#131057) maintenance","code":131057}}`, Retry, "131057"},
 		{400, `{"error":{"message":"(#100) Invalid parameter","code":100}}`, Permanent, "100"},
 		{400, `{"error":{"message":"(#131026) Message undeliverable","code":131026}}`, Permanent, "131026"},
+		// Meta's shape without a code (a gateway in front of Graph): the
+		// status decides, not "code 0 = expired token".
+		{503, `{"error":{"message":"Service temporarily unavailable"}}`, Retry, "http_503"},
+		{400, `{"error":{"message":"Bad request"}}`, Permanent, "http_400"},
+		// A field of an unexpected type does not lose the code.
+		{400, `{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,"error_data":"Cloud API message throughput has been reached.","fbtrace_id":"A"}}`, Retry, "130429"},
+		{400, `{"error":{"message":"x","code":131047,"error_subcode":"2494010","error_data":{"details":"re-engage"}}}`, Permanent, "131047"},
 	}
 	for _, c := range cases {
 		err := parseError(c.status, http.Header{}, []byte(c.body))
@@ -143,6 +150,9 @@ func TestClassifyWithoutMetaBody(t *testing.T) {
 			t.Errorf("status %d", err.HTTPStatus)
 		}
 	}
+	if err := parseError(400, http.Header{}, []byte(`{"error":{"message":"m","code":130429,"error_data":"throughput reached"}}`)); err.Details != "throughput reached" || err.Message != "m" {
+		t.Errorf("error_data as a string: details %q, message %q", err.Details, err.Message)
+	}
 	netErr := errors.New("dial tcp: connection refused")
 	if Classify(netErr) != Retry || ErrorCode(netErr) != "network" {
 		t.Error("network error not retried")
@@ -152,6 +162,23 @@ func TestClassifyWithoutMetaBody(t *testing.T) {
 	}
 	if d := parseRetryAfter(time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)); d < 80*time.Second || d > 91*time.Second {
 		t.Errorf("Retry-After date: %v", d)
+	}
+}
+
+// A token no request can carry (a control character in it) fails the call
+// as a token error, without a retry: every retry would fail alike.
+func TestClientUnsendableToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"messages":[{"id":"wamid.x"}]}`))
+	}))
+	defer srv.Close()
+	c := NewClient(ClientOptions{BaseURL: srv.URL, AccessToken: "EAAG-token\n"})
+	_, err := c.Send(context.Background(), "1", []byte(`{}`))
+	if !errors.Is(err, ErrUnsendableToken) || Classify(err) != Auth || ErrorCode(err) != "invalid_token" {
+		t.Fatalf("token with a newline: %v, class %v, code %q; want ErrUnsendableToken, auth, invalid_token", err, Classify(err), ErrorCode(err))
+	}
+	if strings.Contains(err.Error(), "EAAG") {
+		t.Fatalf("the error shows the token: %v", err)
 	}
 }
 

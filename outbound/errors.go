@@ -64,26 +64,41 @@ func (e *Error) IsMeta() bool { return e.meta }
 // parseError builds an *Error from a non-2xx answer.
 func parseError(status int, header http.Header, body []byte) *Error {
 	e := &Error{HTTPStatus: status, RetryAfter: parseRetryAfter(header.Get("Retry-After"))}
+	// Fields other than the code are decoded one by one: one of an
+	// unexpected type (error_data as a string) must not lose the code.
 	var env struct {
 		Error *struct {
-			Message   string `json:"message"`
-			Type      string `json:"type"`
-			Code      *int   `json:"code"`
-			Subcode   int    `json:"error_subcode"`
-			FBTraceID string `json:"fbtrace_id"`
-			ErrorData struct {
-				Details string `json:"details"`
-			} `json:"error_data"`
+			Message   json.RawMessage `json:"message"`
+			Type      json.RawMessage `json:"type"`
+			Code      *int            `json:"code"`
+			Subcode   json.RawMessage `json:"error_subcode"`
+			FBTraceID json.RawMessage `json:"fbtrace_id"`
+			ErrorData json.RawMessage `json:"error_data"`
 		} `json:"error"`
 	}
-	if json.Unmarshal(body, &env) == nil && env.Error != nil && (env.Error.Code != nil || env.Error.Message != "") {
+	if json.Unmarshal(body, &env) == nil && env.Error != nil {
 		m := env.Error
-		e.meta = true
-		if m.Code != nil {
-			e.Code = *m.Code
+		json.Unmarshal(m.Message, &e.Message)
+		json.Unmarshal(m.Type, &e.Type)
+		json.Unmarshal(m.Subcode, &e.Subcode)
+		json.Unmarshal(m.FBTraceID, &e.FBTraceID)
+		var data struct {
+			Details string `json:"details"`
 		}
-		e.Subcode, e.Type, e.Message, e.Details, e.FBTraceID = m.Subcode, m.Type, m.Message, m.ErrorData.Details, m.FBTraceID
-		return e
+		if json.Unmarshal(m.ErrorData, &data) == nil {
+			e.Details = data.Details
+		} else {
+			json.Unmarshal(m.ErrorData, &e.Details) // error_data given as a string
+		}
+		if m.Code != nil {
+			// Meta's code decides (0 is Meta's AuthException). Without
+			// one, the HTTP status does, as for an answer from a proxy.
+			e.meta, e.Code = true, *m.Code
+			return e
+		}
+		if e.Message != "" {
+			return e
+		}
 	}
 	// Not Meta's JSON: keep a short, single-line excerpt for the log.
 	s := strings.Join(strings.Fields(string(body)), " ")
@@ -153,8 +168,11 @@ func Classify(err error) Class {
 	var ge *Error
 	if !errors.As(err, &ge) {
 		var be *BuildError
-		if errors.As(err, &be) {
+		switch {
+		case errors.As(err, &be):
 			return Permanent
+		case errors.Is(err, ErrUnsendableToken):
+			return Auth
 		}
 		return Retry // network error, timeout, unreadable answer
 	}
@@ -192,8 +210,17 @@ func ErrorCode(err error) string {
 	if errors.As(err, &be) {
 		return "invalid_reply"
 	}
+	if errors.Is(err, ErrUnsendableToken) {
+		return "invalid_token"
+	}
 	return "network"
 }
+
+// ErrUnsendableToken is the transport's refusal of a request whose headers
+// hold a control character: the access token (a trailing newline from a
+// secrets file, say), the only header value that comes from outside. No
+// call can succeed with it, so it is classified Auth, not retried.
+var ErrUnsendableToken = errors.New("graph api transport: the access token holds a control character (a newline?); set BALAS_ACCESS_TOKEN again")
 
 // BuildError is a reply that cannot be turned into a Graph request body.
 type BuildError struct{ Reason string }

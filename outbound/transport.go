@@ -39,9 +39,9 @@ const (
 // each concurrent call has its own connection (the sender makes at most
 // Workers calls at once).
 //
-// A connection that has been idle for a while is checked before it is used
-// again (where the platform allows a non-blocking peek), so that one the
-// server closed in the meantime is replaced instead of failing the call.
+// A connection is checked before it is used again (where the platform
+// allows a non-blocking peek), so that one the server closed in the
+// meantime is replaced instead of failing the call.
 // Because a POST that may have reached Meta is never sent twice by the
 // transport, a call is retried on a new connection only when nothing of it
 // was written.
@@ -63,7 +63,10 @@ type HTTPTransport struct {
 	// MaxIdlePerHost caps the idle connections kept per host (default 128).
 	MaxIdlePerHost int
 	// CheckIdleAfter: a connection idle for longer is checked for a close
-	// by the server before it is reused (default 1 s).
+	// by the server before it is reused (default 0: every one is, for one
+	// non-blocking read; negative: none is). A server may close a
+	// connection right after answering on it, and a request written to it
+	// then fails with nothing known of its fate.
 	CheckIdleAfter time.Duration
 
 	mu   sync.Mutex
@@ -108,9 +111,6 @@ func (t *HTTPTransport) init() {
 		}
 		if t.MaxIdlePerHost <= 0 {
 			t.MaxIdlePerHost = DefaultMaxIdlePerHost
-		}
-		if t.CheckIdleAfter <= 0 {
-			t.CheckIdleAfter = time.Second
 		}
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if t.TLSClientConfig != nil {
@@ -234,7 +234,7 @@ func (t *HTTPTransport) roundTrip(ctx context.Context, req *http.Request) (*http
 		for _, v := range vs {
 			if !validHeaderValue(v) {
 				closeBody(req)
-				return nil, errors.New("graph api transport: a header value holds a control character (check the access token)")
+				return nil, ErrUnsendableToken
 			}
 		}
 	}
@@ -336,7 +336,7 @@ func (t *HTTPTransport) get(ctx context.Context, key poolKey, u *url.URL) (*pool
 		t.idle[key] = conns[:len(conns)-1]
 		t.mu.Unlock()
 		idle := now.Sub(pc.lastUsed)
-		if idle > t.IdleTimeout || (idle > t.CheckIdleAfter && !stillOpen(pc.raw)) {
+		if idle > t.IdleTimeout || (t.CheckIdleAfter >= 0 && idle >= t.CheckIdleAfter && !stillOpen(pc.raw)) {
 			pc.conn.Close()
 			continue
 		}

@@ -106,9 +106,11 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 		return nil, fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
 	}
 	c.GraphURL = strings.TrimRight(c.GraphURL, "/")
-	c.AppSecret = env("BALAS_APP_SECRET")
-	c.VerifyToken = env("BALAS_VERIFY_TOKEN")
-	c.AccessToken = env("BALAS_ACCESS_TOKEN")
+	// Secrets pasted or mounted from files often end in a newline, which
+	// no Meta secret or token has.
+	c.AppSecret = strings.TrimSpace(env("BALAS_APP_SECRET"))
+	c.VerifyToken = strings.TrimSpace(env("BALAS_VERIFY_TOKEN"))
+	c.AccessToken = strings.TrimSpace(env("BALAS_ACCESS_TOKEN"))
 	if !c.Dev {
 		var missing []string
 		if c.AppSecret == "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -73,6 +74,13 @@ func TestServeConfig(t *testing.T) {
 		{name: "too much send concurrency", env: append(secrets, "BALAS_SEND_CONCURRENCY", "5000"), wantErr: "from 1 to 4096"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, env: secrets, wantErr: "text or json"},
 		{name: "bad BALAS_DEV", env: append(secrets, "BALAS_DEV", "maybe"), wantErr: "BALAS_DEV"},
+		{name: "secrets lose the newline of a secrets file", env: []string{"BALAS_APP_SECRET", "rahasia\n", "BALAS_ACCESS_TOKEN", " EAAG-token\r\n", "BALAS_VERIFY_TOKEN", "vt\n"},
+			check: func(c *config) string {
+				if c.AppSecret != "rahasia" || c.AccessToken != "EAAG-token" || c.VerifyToken != "vt" {
+					return fmt.Sprintf("secrets %q %q %q", c.AppSecret, c.AccessToken, c.VerifyToken)
+				}
+				return ""
+			}},
 		{name: "--dev wins over a bad BALAS_DEV", args: []string{"--dev"}, env: []string{"BALAS_DEV", "maybe"}, check: func(c *config) string {
 			if !c.Dev {
 				return "dev not set"
