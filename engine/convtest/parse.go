@@ -166,7 +166,7 @@ func Parse(file string, data []byte) (*Suite, error) {
 	if len(doc.Content) == 0 {
 		return s, nil // empty file: no tests
 	}
-	root := doc.Content[0]
+	root := resolveAliases(doc.Content[0], map[*yaml.Node]bool{})
 	p.mapping(root, "the test file", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "tests":
@@ -186,6 +186,24 @@ func Parse(file string, data []byte) (*Suite, error) {
 		return nil, errors.Join(p.errs...)
 	}
 	return s, nil
+}
+
+// resolveAliases puts every alias's node in its place, so that an aliased
+// step, expect or contact is read like one written out (`expect: *want` must
+// check what it says, not pass unread). Each node is visited once: aliases
+// share their node, so nothing is copied and no alias bomb expands.
+func resolveAliases(n *yaml.Node, done map[*yaml.Node]bool) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if done[n] {
+		return n
+	}
+	done[n] = true
+	for i, c := range n.Content {
+		n.Content[i] = resolveAliases(c, done)
+	}
+	return n
 }
 
 type parser struct {
