@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/balas-bot/balas/engine/webhook"
 	"github.com/balas-bot/balas/rules"
 )
 
@@ -27,6 +28,16 @@ func (b *Bot) check(p *prepared, m *message, explain bool) (bool, map[string]str
 			pos = p.rule.Pos
 		}
 		return false, nil, Failure{Condition: cond, Pos: pos, Reason: fmt.Sprintf(format, args...)}
+	}
+	// What the server never answers, no rule answers, so that balas test,
+	// explain and chat say what the server does.
+	switch m.in.Type {
+	case webhook.TypeSystem:
+		return fail("type", w.TypesPos, "a system message (the customer changed number) is stored, never answered")
+	case webhook.TypeReaction:
+		if !slices.Contains(w.Types, webhook.TypeReaction) {
+			return fail("type", w.TypesPos, "a reaction is answered only by a rule with `type: reaction` (a ❤️ on a reply must not get the fallback)")
+		}
 	}
 	if len(w.Keywords) > 0 && !matchKeywords(p.keywords, m.words) {
 		if m.typed == "" {

@@ -90,3 +90,20 @@ func TestExplainCommandUsage(t *testing.T) {
 		t.Errorf("missing rules: exit %d %s", code, stderr)
 	}
 }
+
+// explain and test say what the server does with a reaction and a system
+// message: the fallback answers neither.
+func TestExplainAndTestIgnoreWhatTheServerIgnores(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"shop.yaml": "version: 1\nrules:\n  - id: sapa\n    when: {keywords: [halo]}\n    reply: hai\n  - id: bantuan\n    fallback: true\n    reply: Maaf, aku belum paham.\n",
+		"shop_test.yaml": "tests:\n  - name: reaction\n    steps:\n      - send: {type: reaction}\n        expect: {no_reply: true}\n" +
+			"  - name: system\n    steps:\n      - send: {type: system}\n        expect: {no_reply: true}\n",
+	})
+	stdout, _, _ := runBalas(t, "", "explain", dir, "type:reaction")
+	if strings.Contains(stdout, "✓ bantuan") || !strings.Contains(stdout, "type: reaction") {
+		t.Errorf("explain of a reaction:\n%s", stdout)
+	}
+	if stdout, _, code := runBalas(t, "", "test", dir); code != 0 {
+		t.Errorf("balas test: exit %d\n%s", code, stdout)
+	}
+}

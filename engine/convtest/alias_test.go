@@ -1,6 +1,12 @@
 package convtest
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/balas-bot/balas/engine"
+	"github.com/balas-bot/balas/rules"
+)
 
 // A step's expect and a test's contact given by a YAML alias are read as if
 // written out: an aliased expect is checked, not passed unread.
@@ -27,5 +33,55 @@ tests:
 	}
 	if res := Run(bot(t), s); res[0].Passed() {
 		t.Errorf("passed although step 2 was answered by %v, not menu: the aliased expect was not read", res[0].Rules)
+	}
+}
+
+// balas test answers what the server answers: a reaction only by a rule
+// with `type: reaction`, a system message never; and it refuses text on a
+// message that carries none on WhatsApp.
+func TestReactionsAndSystemMessagesAsOnTheServer(t *testing.T) {
+	set, diags, err := rules.Parse("r.yaml", []byte(`
+version: 1
+rules:
+  - id: sapa
+    when: {keywords: [halo]}
+    reply: hai
+  - id: suka
+    when: {type: reaction}
+    reply: Terima kasih!
+  - id: bantuan
+    fallback: true
+    reply: Maaf, aku belum paham.
+`))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rules.FormatDiagnostics(diags))
+	}
+	s, err := Parse("r_test.yaml", []byte(`
+tests:
+  - name: a reaction is answered by the reaction rule
+    steps:
+      - send: {type: reaction}
+        expect: {rule: suka}
+  - name: a system message gets no reply
+    steps:
+      - send: {type: system}
+        expect: {no_reply: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Run(engine.New(set), s) {
+		if !r.Passed() {
+			t.Errorf("%s: %s", r.Name, r.Failure)
+		}
+	}
+	noReaction, _, _ := rules.Parse("r.yaml", []byte("version: 1\nrules:\n  - id: bantuan\n    fallback: true\n    reply: Maaf\n"))
+	s, _ = Parse("r_test.yaml", []byte("tests:\n  - name: r\n    steps:\n      - send: {type: reaction}\n        expect: {no_reply: true}\n"))
+	if r := Run(engine.New(noReaction), s)[0]; !r.Passed() {
+		t.Errorf("the fallback answered a reaction: %s", r.Failure)
+	}
+	if _, err := Parse("r_test.yaml", []byte("tests:\n  - name: s\n    steps:\n      - send: {type: sticker, text: halo}\n")); err == nil ||
+		!strings.Contains(err.Error(), "a sticker carries no text on WhatsApp") {
+		t.Errorf("text on a sticker: %v", err)
 	}
 }

@@ -116,7 +116,7 @@ func Inbound(c Contact, s Send, last []engine.Choice, now time.Time) engine.Inbo
 		in.Text = ""
 	}
 	switch in.Type {
-	case "image", "video", "audio", "document", "sticker":
+	case "image", "video", "document": // audio and stickers have no caption
 		in.Media.Caption = in.Text
 	}
 	return in
