@@ -272,7 +272,38 @@ func decodeYAML(data []byte, doc *yaml.Node) (err error) {
 		}
 		return fmt.Errorf("yaml: line %d: only one YAML document per file (remove the `---`)", more.Line)
 	}
+	if n := expandedSize(doc, map[*yaml.Node]int{}); n > maxExpandedNodes {
+		return fmt.Errorf("yaml: line 1: the file grows to more than %d values through its aliases (*name); repeat less through aliases of aliases", maxExpandedNodes)
+	}
 	return nil
+}
+
+// maxExpandedNodes bounds a file's size with its aliases expanded, which
+// the loader walks: a few kilobytes of aliases of aliases would otherwise
+// make tens of millions of values and hang balas check and every reload.
+// 10,000 ordinary rules come to about a quarter of a million.
+const maxExpandedNodes = 2_000_000
+
+// expandedSize counts the values of n with every alias expanded, in time
+// linear in the file (sizes are remembered per node); it stops counting
+// past maxExpandedNodes.
+func expandedSize(n *yaml.Node, sizes map[*yaml.Node]int) int {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return expandedSize(n.Alias, sizes)
+	}
+	if s, ok := sizes[n]; ok {
+		return s
+	}
+	sizes[n] = 1 // a node in its own alias counts once (yaml.v3 refuses those anyway)
+	size := 1
+	for _, c := range n.Content {
+		size += expandedSize(c, sizes)
+		if size > maxExpandedNodes {
+			break
+		}
+	}
+	sizes[n] = size
+	return size
 }
 
 // mapping is a checked YAML mapping of a known object.

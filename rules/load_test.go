@@ -269,3 +269,36 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// A few kilobytes of aliases of aliases would make tens of millions of
+// values to check: the file is refused at once, with the reason.
+func TestAliasBombRefused(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nrules:\n  - id: a\n    reply:\n      - &msg\n        list:\n          body: b\n          button: b\n          sections:\n            - &sec\n              title: t\n              rows: &rows\n                - &row {id: \"{{ 'i' }}\", title: t}\n")
+	for range 999 {
+		b.WriteString("                - *row\n")
+	}
+	for range 999 {
+		b.WriteString("            - *sec\n")
+	}
+	for range 19 {
+		b.WriteString("      - *msg\n")
+	}
+	done := make(chan []Diagnostic, 1)
+	go func() {
+		_, diags, _ := Parse("bomb.yaml", []byte(b.String()))
+		done <- diags
+	}()
+	select {
+	case diags := <-done:
+		if len(diags) != 1 || !strings.Contains(diags[0].String(), "through its aliases") {
+			t.Fatalf("diagnostics: %d, first %v", len(diags), diags[:min(len(diags), 1)])
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Parse of a %d-byte file did not finish in 5 s", b.Len())
+	}
+	// Ordinary aliases stay welcome.
+	if _, diags, err := Parse("ok.yaml", []byte("version: 1\nvars: {}\nrules:\n  - id: a\n    when: {keywords: [a]}\n    reply: &r hai\n  - id: b\n    when: {keywords: [b]}\n    reply: *r\n")); err != nil {
+		t.Fatalf("%v\n%s", err, FormatDiagnostics(diags))
+	}
+}

@@ -90,7 +90,7 @@ func (l *loader) items(m *mapping, obj, key string) ([]*yaml.Node, bool) {
 	for i, it := range v.Content {
 		if f.max > 0 && i == f.max {
 			l.errorf(l.pos(deref(it)), "`%s` has %d items; WhatsApp allows at most %d", key, len(v.Content), f.max)
-			ok = false
+			return out, false // the rest would only repeat errors
 		}
 		out = append(out, deref(it))
 	}
