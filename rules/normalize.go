@@ -10,13 +10,16 @@ import (
 )
 
 // Normalize prepares text for keyword and exact matching: Unicode case
-// folding, accents removed (NFD, nonspacing marks dropped, NFC), and every run
-// of characters that are neither letters nor digits (punctuation, emoji,
-// symbols, whitespace) turned into one space, trimmed at both ends.
+// folding, accents removed (NFD, nonspacing marks dropped, NFC), apostrophes
+// dropped (Assalamu'alaikum, Jum'at and Ma'af are written with and without
+// one), and every run of other characters that are neither letters nor
+// digits (punctuation, emoji, symbols, whitespace) turned into one space,
+// trimmed at both ends.
 //
 //	Normalize("Hálo!!")               == "halo"
 //	Normalize("👋halo👋")              == "halo"
 //	Normalize("Selamat   pagi, kak") == "selamat pagi kak"
+//	Normalize("Assalamu’alaikum")     == "assalamualaikum"
 //
 // The rules loader normalises keywords and exact texts with it when it loads;
 // the engine normalises what the customer typed.
@@ -64,6 +67,9 @@ func normalizeASCII(s string) string {
 	space := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c == '\'' || c == '`' {
+			continue // an apostrophe: dropped, not a word break
+		}
 		if !isASCIIWordByte(c) {
 			space = true
 			continue
@@ -89,8 +95,9 @@ func normalizeUnicode(s string) string {
 	space := false
 	for _, r := range s {
 		switch {
-		case unicode.Is(unicode.Mn, r):
-			// accents and other nonspacing marks are dropped
+		case unicode.Is(unicode.Mn, r), isApostrophe(r):
+			// accents and other nonspacing marks are dropped, and so are
+			// apostrophes
 		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
 			if space && b.Len() > 0 {
 				b.WriteByte(' ')
@@ -102,4 +109,13 @@ func normalizeUnicode(s string) string {
 		}
 	}
 	return norm.NFC.String(b.String())
+}
+
+// isApostrophe reports whether r is written as an apostrophe: ' ` ’ ‘ ʼ ´.
+func isApostrophe(r rune) bool {
+	switch r {
+	case '\'', '`', '\u2019', '\u2018', '\u02bc', '\u00b4':
+		return true
+	}
+	return false
 }

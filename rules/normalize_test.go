@@ -31,6 +31,15 @@ func TestNormalize(t *testing.T) {
 		{"日本語 テキスト", "日本語 テキスト"},
 		{"e\u0301", "e"}, // combining accent
 		{"Ｈａｌｏ", "ｈａｌｏ"},
+		// Apostrophes are dropped, not word breaks: the usual spellings of
+		// Indonesian greetings and days match the keyword without one.
+		{"Assalamu'alaikum kak", "assalamualaikum kak"},
+		{"Assalamu’alaikum", "assalamualaikum"},
+		{"Ma'af, Jum`at bisa?", "maaf jumat bisa"},
+		{"don't", "dont"},
+		{"'halo'", "halo"},
+		{"halo ' kak", "halo kak"},
+		{"Qurʼan", "quran"},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.in); got != tt.want {
