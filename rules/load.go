@@ -119,6 +119,7 @@ type loader struct {
 	diags []Diagnostic
 	comp  *compiler
 	file  string
+	src   []byte // the file being loaded (posIn)
 
 	hashBuf []byte // reused to hash each rule's YAML
 
@@ -201,6 +202,7 @@ func (l *loader) warnf(p Pos, format string, args ...any) {
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (l *loader) loadFile(data []byte) {
+	l.src = data
 	var doc yaml.Node
 	err := decodeYAML(data, &doc)
 	if err == io.EOF {
@@ -853,7 +855,7 @@ func (l *loader) template(n *yaml.Node, label string, max int, ctx *ruleCtx) *Te
 	} else {
 		raw, terr := splitTemplate(src)
 		if terr != nil {
-			l.errorf(posIn(n, base, terr.off), "in `%s`: %s", label, terr.msg)
+			l.errorf(l.posIn(n, base, terr.off), "in `%s`: %s", label, terr.msg)
 			return nil
 		}
 		ok := true
@@ -862,7 +864,7 @@ func (l *loader) template(n *yaml.Node, label string, max int, ctx *ruleCtx) *Te
 				t.parts = append(t.parts, templatePart{lit: r.text})
 				continue
 			}
-			p := posIn(n, base, r.off)
+			p := l.posIn(n, base, r.off)
 			ce := l.comp.compile(r.text, false)
 			if ce.err != nil {
 				l.errorf(p, "in `%s`: {{%s}}: %s", label, r.text, ce.err)
@@ -888,23 +890,117 @@ func (l *loader) template(n *yaml.Node, label string, max int, ctx *ruleCtx) *Te
 	return t
 }
 
-// posIn is the position of byte offset off of a scalar's value, when it can
-// be known (single-line plain or quoted scalars); else the scalar's position.
-func posIn(n *yaml.Node, base Pos, off int) Pos {
-	if off < 0 || off > len(n.Value) || strings.Contains(n.Value[:off], "\n") {
+// unescape reads the rest of a double-quoted scalar's escape (after its
+// backslash) with next and gives the character it stands for; ok is false
+// for one it does not know.
+func unescape(src *[]byte, next func() rune) (rune, bool) {
+	if len(*src) == 0 {
+		return 0, false
+	}
+	c := next()
+	simple := map[rune]rune{'\\': '\\', '"': '"', '/': '/', ' ': ' ', 'n': '\n', 't': '\t', '\t': '\t', 'r': '\r', '0': 0,
+		'a': 7, 'b': 8, 'e': 0x1b, 'f': 0xc, 'v': 0xb, 'N': 0x85, '_': 0xa0, 'L': 0x2028, 'P': 0x2029}
+	if r, ok := simple[c]; ok {
+		return r, true
+	}
+	digits := map[rune]int{'x': 2, 'u': 4, 'U': 8}[c]
+	if digits == 0 || len(*src) < digits {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string((*src)[:digits]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	for range digits {
+		next()
+	}
+	return rune(v), true
+}
+
+// posIn is the position of byte offset off of a scalar's value. It reads
+// the value's text in the file up to that offset, following folded lines of
+// plain and quoted scalars and ” in single-quoted ones; where the text is
+// written otherwise (an escape such as \u00e9, a block scalar) it gives the
+// scalar's own position rather than a wrong one.
+func (l *loader) posIn(n *yaml.Node, base Pos, off int) Pos {
+	if off < 0 || off > len(n.Value) {
 		return base
 	}
+	quote := rune(0)
 	switch n.Style {
 	case 0, yaml.FlowStyle:
-		base.Col += utf8.RuneCountInString(n.Value[:off])
 	case yaml.SingleQuotedStyle:
-		base.Col += 1 + utf8.RuneCountInString(n.Value[:off]) + strings.Count(n.Value[:off], "'")
+		quote = '\''
 	case yaml.DoubleQuotedStyle:
-		if !strings.ContainsAny(n.Value[:off], "\\\"\t") {
-			base.Col += 1 + utf8.RuneCountInString(n.Value[:off])
+		quote = '"'
+	default:
+		return base // literal and folded blocks: reported at the scalar
+	}
+	src := l.src
+	// Find the scalar's start in the file: its line, then its column.
+	for line := 1; line < base.Line; line++ {
+		i := bytes.IndexByte(src, '\n')
+		if i < 0 {
+			return base
+		}
+		src = src[i+1:]
+	}
+	for col := 1; col < base.Col; col++ {
+		_, size := utf8.DecodeRune(src)
+		if size == 0 {
+			return base
+		}
+		src = src[size:]
+	}
+	p := base
+	next := func() rune { // takes one character of the file
+		r, size := utf8.DecodeRune(src)
+		src = src[size:]
+		if r == '\n' {
+			p.Line, p.Col = p.Line+1, 1
+		} else {
+			p.Col++
+		}
+		return r
+	}
+	if quote != 0 {
+		if r, _ := utf8.DecodeRune(src); r != quote {
+			return base
+		}
+		next()
+	}
+	for _, want := range n.Value[:off] {
+		r, _ := utf8.DecodeRune(src)
+		switch {
+		case len(src) == 0:
+			return base
+		case quote == '\'' && want == '\'' && r == '\'':
+			next() // '' is one '
+			if r, _ := utf8.DecodeRune(src); r != '\'' {
+				return base
+			}
+			next()
+		case quote == '"' && r == '\\':
+			next()
+			if got, ok := unescape(&src, next); !ok || got != want {
+				return base
+			}
+		case r == want && r != '\n':
+			next()
+		case want == ' ' && (r == '\n' || r == '\r'):
+			// A line break folded into a space: the text goes on after
+			// the next line's indentation.
+			for len(src) > 0 {
+				if r, _ := utf8.DecodeRune(src); r != '\n' && r != '\r' && r != ' ' && r != '\t' {
+					break
+				}
+				next()
+			}
+		default:
+			return base // written otherwise: an escape, a kept line break
 		}
 	}
-	return base
+	return p
 }
 
 var sessionKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -302,3 +302,27 @@ func TestAliasBombRefused(t *testing.T) {
 		t.Fatalf("%v\n%s", err, FormatDiagnostics(diags))
 	}
 }
+
+// A template error is reported where it is written, also in a value that
+// runs over several lines or holds escapes.
+func TestTemplateErrorPositions(t *testing.T) {
+	for _, tc := range []struct{ reply, want string }{
+		{"Hai {{ contact.name }}, selamat datang di toko {{ nope }}", "r.yaml:4:59"},
+		{"Hai {{ contact.name }}, selamat datang\n      di toko {{ nope }}", "r.yaml:5:15"},
+		{"\"Hai {{ contact.name }}, selamat datang\n      di toko {{ nope }}\"", "r.yaml:5:15"},
+		{"'It''s {{ nope }}'", "r.yaml:4:19"},
+		{`"Caf\u00e9 {{ nope }}"`, "r.yaml:4:23"},
+		{`"Tab\there {{ nope }}"`, "r.yaml:4:23"},
+		{"|\n      Hai\n      {{ nope }}", "r.yaml:4:12"}, // a block: the scalar's position
+	} {
+		src := "version: 1\nrules:\n  - id: sapa\n    reply: " + tc.reply + "\n"
+		_, diags, err := Parse("r.yaml", []byte(src))
+		if err == nil || len(diags) == 0 {
+			t.Errorf("%q: no error", tc.reply)
+			continue
+		}
+		if got := diags[0].String(); !strings.HasPrefix(got, tc.want+": in `text`: {{ nope }}") {
+			t.Errorf("%q: %s, want it at %s", tc.reply, got, tc.want)
+		}
+	}
+}
