@@ -348,6 +348,7 @@ func (l *loader) mapping(n *yaml.Node, obj string) *mapping {
 		l.errorf(l.pos(n), "%s must be a mapping, got %s", capitalize(what(obj)), describe(n))
 		return nil
 	}
+	var merged []*yaml.Node // mappings merged in with `<<: *anchor`
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn, vn := deref(n.Content[i]), deref(n.Content[i+1])
 		if kn.Kind != yaml.ScalarNode {
@@ -355,6 +356,16 @@ func (l *loader) mapping(n *yaml.Node, obj string) *mapping {
 			continue
 		}
 		k := kn.Value
+		if kn.Tag == "!!merge" {
+			if vn.Kind == yaml.SequenceNode {
+				for _, c := range vn.Content {
+					merged = append(merged, deref(c))
+				}
+			} else {
+				merged = append(merged, vn)
+			}
+			continue
+		}
 		if _, ok := fieldOf(obj, k); !ok {
 			known := keysOf(obj)
 			if s := suggest(k, known); s != "" {
@@ -370,6 +381,7 @@ func (l *loader) mapping(n *yaml.Node, obj string) *mapping {
 		}
 		m.keys[k], m.vals[k] = kn, vn
 	}
+	l.merge(m, obj, merged, 0)
 	for _, f := range objects[obj] {
 		if f.required && m.vals[f.name] == nil {
 			if obj == "file" {
@@ -380,6 +392,37 @@ func (l *loader) mapping(n *yaml.Node, obj string) *mapping {
 		}
 	}
 	return m
+}
+
+// merge adds the keys of YAML merges (`<<: *base`, or a list of anchors)
+// that the mapping does not give itself; an earlier anchor wins over a
+// later one, as YAML says.
+func (l *loader) merge(m *mapping, obj string, from []*yaml.Node, depth int) {
+	for _, src := range from {
+		if src.Kind != yaml.MappingNode {
+			l.errorf(l.pos(src), "`<<` merges mappings (an anchor of a mapping, or a list of them), got %s", describe(src))
+			continue
+		}
+		var nested []*yaml.Node
+		for i := 0; i+1 < len(src.Content); i += 2 {
+			kn, vn := deref(src.Content[i]), deref(src.Content[i+1])
+			if kn.Kind != yaml.ScalarNode || m.keys[kn.Value] != nil {
+				continue // not a name (reported where it is written), or given already
+			}
+			if kn.Tag == "!!merge" {
+				if depth < 10 {
+					nested = append(nested, vn)
+				}
+				continue
+			}
+			if _, ok := fieldOf(obj, kn.Value); !ok {
+				l.errorf(l.pos(kn), "unknown key `%s` in %s (merged with `<<`); known keys: %s", kn.Value, what(obj), strings.Join(keysOf(obj), ", "))
+				continue
+			}
+			m.keys[kn.Value], m.vals[kn.Value] = kn, vn
+		}
+		l.merge(m, obj, nested, depth+1)
+	}
 }
 
 func deref(n *yaml.Node) *yaml.Node {

@@ -326,3 +326,41 @@ func TestTemplateErrorPositions(t *testing.T) {
 		}
 	}
 }
+
+// YAML merge keys work in rules as YAML says: the keys of the anchor that
+// the rule does not give itself.
+func TestMergeKeys(t *testing.T) {
+	set, diags, err := Parse("r.yaml", []byte(`version: 1
+rules:
+  - &base
+    id: sapa
+    when: {keywords: [halo]}
+    reply: Hai!
+  - <<: *base
+    id: sapa-pagi
+    when: {keywords: [pagi]}
+  - <<: [*base]
+    id: sapa-malam
+    when: {keywords: [malam]}
+    reply: Selamat malam!
+`))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, FormatDiagnostics(diags))
+	}
+	if len(set.Rules) != 3 {
+		t.Fatalf("%d rules", len(set.Rules))
+	}
+	for i, want := range []string{"Hai!", "Hai!", "Selamat malam!"} {
+		out, err := set.Rules[i].Reply[0].Render(&Env{})
+		if err != nil || out.Text != want {
+			t.Errorf("rule %s answers %q (%v), want %q", set.Rules[i].ID, out.Text, err, want)
+		}
+	}
+	if got := set.Rules[1].When.Keywords; len(got) != 1 || got[0] != "pagi" {
+		t.Errorf("sapa-pagi keywords %v: its own must win over the anchor's", got)
+	}
+	_, diags, err = Parse("r.yaml", []byte("version: 1\nrules:\n  - <<: hai\n    id: a\n    reply: x\n"))
+	if err == nil || !strings.Contains(FormatDiagnostics(diags), "`<<` merges mappings") {
+		t.Errorf("a merge of a string: %v\n%s", err, FormatDiagnostics(diags))
+	}
+}
