@@ -133,6 +133,8 @@ func TestClassifyWithoutMetaBody(t *testing.T) {
 		{400, `{"error":{"message":"(#131057) maintenance","code":131057}}`, Retry, "131057"},
 		{400, `{"error":{"message":"(#100) Invalid parameter","code":100}}`, Permanent, "100"},
 		{400, `{"error":{"message":"(#131026) Message undeliverable","code":131026}}`, Permanent, "131026"},
+		// A server error is retried whatever its code (contract: 5xx retried).
+		{500, `{"error":{"message":"(#100) An unexpected error has occurred. Please retry your request later.","type":"OAuthException","code":100}}`, Retry, "100"},
 		// Meta's shape without a code (a gateway in front of Graph): the
 		// status decides, not "code 0 = expired token".
 		{503, `{"error":{"message":"Service temporarily unavailable"}}`, Retry, "http_503"},

@@ -158,9 +158,11 @@ func (c Class) String() string {
 	return "class(" + strconv.Itoa(int(c)) + ")"
 }
 
-// Classify sorts a Send error (see cloud-api-facts §7): Meta's error code
-// decides when present; otherwise network errors, timeouts, HTTP 5xx, 429 and
-// 408 are retried, 401 is Auth, and every other status is permanent.
+// Classify sorts a Send error (see cloud-api-facts §7): network errors,
+// timeouts and HTTP 5xx are retried; otherwise Meta's error code decides
+// when present, and without one 429 and 408 are retried, 401 is Auth, and
+// every other status is permanent. (Meta's auth and pair-limit codes keep
+// their class at any status.)
 func Classify(err error) Class {
 	if err == nil {
 		return Permanent
@@ -184,6 +186,9 @@ func Classify(err error) Class {
 			return PairLimit
 		case 1, 2, 4, 80007, 130429, 131000, 131016, 131057:
 			return Retry
+		}
+		if ge.HTTPStatus >= 500 {
+			return Retry // a server error is retried whatever its code says
 		}
 		return Permanent
 	}

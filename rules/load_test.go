@@ -239,8 +239,6 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"r.yaml:4:22: a message has one kind, but `text` and `image` are both given (use a list of messages to send several)"}},
 		{"no kind", map[string]string{"r.yaml": head + "  - id: a\n    reply: {quote: true}\n"},
 			[]string{"r.yaml:4:12: a message needs one kind key: text, buttons, list, image, video, audio, document, sticker, cta_url, location_request, react, template"}},
-		{"react quote", map[string]string{"r.yaml": head + "  - id: a\n    reply: {react: '👍', quote: true}\n"},
-			[]string{"r.yaml:4:32: a reaction cannot be sent as a reply: remove `quote`"}},
 		{"handoff bad", map[string]string{"r.yaml": head + "  - id: a\n    handoff: 0s\n"},
 			[]string{"r.yaml:4:14: `handoff` must be longer than 0"}},
 		{"keyword empty after normalising", map[string]string{"r.yaml": head + "  - id: a\n    when: {keywords: ['!!!']}\n    reply: hi\n"},
@@ -362,5 +360,18 @@ rules:
 	_, diags, err = Parse("r.yaml", []byte("version: 1\nrules:\n  - <<: hai\n    id: a\n    reply: x\n"))
 	if err == nil || !strings.Contains(FormatDiagnostics(diags), "`<<` merges mappings") {
 		t.Errorf("a merge of a string: %v\n%s", err, FormatDiagnostics(diags))
+	}
+}
+
+// "Any message can take quote: true": on a reaction, which is on the
+// customer's message already, it is accepted and changes nothing.
+func TestReactTakesQuote(t *testing.T) {
+	set, diags, err := Parse("r.yaml", []byte("version: 1\nrules:\n  - id: suka\n    when: {keywords: [makasih]}\n    reply:\n      - {react: '👍', quote: true}\n"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, FormatDiagnostics(diags))
+	}
+	out, err := set.Rules[0].Reply[0].Render(&Env{})
+	if err != nil || out.Kind != "react" || out.Quote {
+		t.Fatalf("rendered %+v (%v), want a reaction that quotes nothing", out, err)
 	}
 }

@@ -127,8 +127,8 @@ func (l *loader) message(n *yaml.Node, ctx *ruleCtx) *Message {
 	msg := &Message{Pos: l.pos(n), kind: kind}
 	if v := m.get("quote"); v != nil {
 		msg.quote, _ = l.boolean(v, "quote")
-		if msg.quote && kind == "react" {
-			l.errorf(l.pos(v), "a reaction cannot be sent as a reply: remove `quote`")
+		if kind == "react" {
+			msg.quote = false // a reaction is on the customer's message already
 		}
 	}
 	v := m.get(kind)

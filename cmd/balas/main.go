@@ -77,6 +77,19 @@ func usage(w io.Writer) {
 }
 
 func runVersion(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: balas version")
+		fmt.Fprintln(fs.Output())
+		fmt.Fprintln(fs.Output(), "Prints the version of this balas.")
+	}
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "balas version: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
 	fmt.Fprintf(stdout, "balas %s\n", version)
 	return 0
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -12,4 +15,20 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(rulesTools.dir)
 	}
 	os.Exit(code)
+}
+
+// balas version takes --help like every command, and refuses arguments.
+func TestVersionHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"version", "--help"}, strings.NewReader(""), &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "Usage: balas version") {
+		t.Fatalf("balas version --help: exit %d, %q %q", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"version"}, strings.NewReader(""), &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "balas ") {
+		t.Fatalf("balas version: exit %d, %q", code, out.String())
+	}
+	if code := run(context.Background(), []string{"version", "extra"}, strings.NewReader(""), &out, &errOut); code != 2 {
+		t.Fatalf("balas version extra: exit %d", code)
+	}
 }
