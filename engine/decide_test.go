@@ -221,3 +221,27 @@ bot: (reacts 👍 to your message)
 		t.Errorf("choices %+v", cs)
 	}
 }
+
+// Reactions and system messages are answered by a rule that asks for their
+// type, never by the fallback.
+func TestReactionsAndSystemMessagesNeedTheirType(t *testing.T) {
+	b := parse(t, `
+version: 1
+rules:
+  - id: nomor-baru
+    when: {type: system}
+    reply: Nomor baru tercatat.
+  - id: sapa
+    when: {keywords: [halo]}
+    reply: hai
+  - id: bantuan
+    fallback: true
+    reply: Maaf, aku belum paham.
+`)
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	for typ, want := range map[string]string{"system": "nomor-baru", "reaction": "", "text": "bantuan"} {
+		if got := ruleID(b.Decide(Inbound{ID: "wamid.1", From: "6281398765401", Type: typ}, Conversation{}, now)); got != want {
+			t.Errorf("a %s message: rule %q, want %q", typ, got, want)
+		}
+	}
+}

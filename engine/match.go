@@ -29,14 +29,13 @@ func (b *Bot) check(p *prepared, m *message, explain bool) (bool, map[string]str
 		}
 		return false, nil, Failure{Condition: cond, Pos: pos, Reason: fmt.Sprintf(format, args...)}
 	}
-	// What the server never answers, no rule answers, so that balas test,
-	// explain and chat say what the server does.
+	// Reactions and system messages are answered only by a rule that asks
+	// for their type, never by one written for what customers type; the
+	// check is here so that balas test, explain and chat decide alike.
 	switch m.in.Type {
-	case webhook.TypeSystem:
-		return fail("type", w.TypesPos, "a system message (the customer changed number) is stored, never answered")
-	case webhook.TypeReaction:
-		if !slices.Contains(w.Types, webhook.TypeReaction) {
-			return fail("type", w.TypesPos, "a reaction is answered only by a rule with `type: reaction` (a ❤️ on a reply must not get the fallback)")
+	case webhook.TypeReaction, webhook.TypeSystem:
+		if !slices.Contains(w.Types, m.in.Type) {
+			return fail("type", w.TypesPos, "a %s is answered only by a rule with `type: %s` (a ❤️ on a reply, or a changed number, must not get the fallback)", m.in.Type, m.in.Type)
 		}
 	}
 	if len(w.Keywords) > 0 && !matchKeywords(p.keywords, m.words) {

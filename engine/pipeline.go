@@ -81,7 +81,7 @@ type InboundRecord struct {
 	ConversationID, InboxID int64
 	DedupeKey, Wamid        string
 	Type, Text              string
-	Rule, Outcome           string // Outcome: answered, unmatched, handoff, ignored
+	Rule, Outcome           string // Outcome: answered, unmatched, handoff
 	Payload                 []byte // the message object as received
 	Timestamp               time.Time
 }
@@ -407,15 +407,14 @@ func (p *Pipeline) process(tx Tx, inboxID int64, d *webhook.Delivery, out *outco
 	return nil
 }
 
-// System messages (a customer changed number) are stored, never answered.
-// Reactions are answered only by a rule that asks for `type: reaction`:
-// a ❤️ on a reply must not get "Sorry, I did not understand".
+// Reactions and system messages (a customer changed number) are answered
+// only by a rule that asks for their type (see Bot.check): a ❤️ on a reply
+// must not get "Sorry, I did not understand". One that no rule answers gets
+// no read receipt either.
 func answers(m *webhook.InboundMessage, d *Decision) bool {
 	switch m.Type {
-	case webhook.TypeSystem:
-		return false
-	case webhook.TypeReaction:
-		return d.Rule != nil && slices.Contains(d.Rule.When.Types, webhook.TypeReaction)
+	case webhook.TypeSystem, webhook.TypeReaction:
+		return d.Rule != nil && slices.Contains(d.Rule.When.Types, m.Type)
 	}
 	return true
 }
@@ -454,8 +453,10 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 		default:
 			rec.Outcome = "unmatched"
 		}
+	} else if d.InHandoff {
+		rec.Outcome = "handoff"
 	} else {
-		rec.Outcome = "ignored"
+		rec.Outcome = "unmatched" // as the contract says of a message no rule answers
 	}
 	inserted, err := tx.InsertInbound(rec)
 	if err != nil {
@@ -515,6 +516,9 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 		return err
 	}
 	if !answer {
+		if !d.InHandoff {
+			out.unmatched++
+		}
 		return nil
 	}
 

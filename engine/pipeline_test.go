@@ -311,8 +311,11 @@ func TestPipelineStoresOtherFieldsAndOddMessages(t *testing.T) {
 	if n := r.count(t, `SELECT count(*) FROM events WHERE field = 'account_update'`); n != 1 {
 		t.Fatalf("%d account_update events, want 1", n)
 	}
-	if n := r.count(t, `SELECT count(*) FROM messages WHERE direction = 'in' AND type IN ('reaction', 'system') AND outcome = 'ignored'`); n != 2 {
-		t.Fatalf("%d reaction/system messages stored as ignored, want 2", n)
+	if n := r.count(t, `SELECT count(*) FROM messages WHERE direction = 'in' AND type IN ('reaction', 'system') AND outcome = 'unmatched'`); n != 2 {
+		t.Fatalf("%d reaction/system messages stored as unmatched, want 2", n)
+	}
+	if n := r.obs.get("unmatched"); n != 2 {
+		t.Fatalf("balas_unmatched_total counted %d, want the reaction and the system message", n)
 	}
 	if n := r.count(t, `SELECT count(*) FROM messages WHERE direction = 'out'`); n != 0 {
 		t.Fatalf("%d replies, want none", n)
