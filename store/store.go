@@ -174,6 +174,17 @@ func (db *DB) Now() time.Time { return db.now() }
 // the one balas opened: a file deleted or replaced under a running balas
 // would take every later commit with it at the next start.
 func (db *DB) Ping(ctx context.Context) error {
+	if err := db.fileHere(); err != nil {
+		return err
+	}
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// fileHere reports whether the file at the database's path is still the one
+// opened. Each commit checks it first: a commit to a deleted file would be
+// answered as stored and then be gone at the next start.
+func (db *DB) fileHere() error {
 	st, err := os.Stat(db.path)
 	if err != nil {
 		return fmt.Errorf("the database file %s is gone: %w (restart balas once it is back)", db.path, err)
@@ -181,8 +192,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	if !os.SameFile(st, db.file) {
 		return fmt.Errorf("the database file %s was replaced since balas opened it (restart balas to use the new one)", db.path)
 	}
-	var one int
-	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return nil
 }
 
 // Close waits for queued writes to commit and closes the database.
@@ -383,6 +393,12 @@ func (db *DB) commit(batch []job, results []error) (run time.Duration) {
 			continue
 		}
 		run = time.Since(start)
+		if err := db.fileHere(); err != nil {
+			sqlTx.Rollback()
+			conn.Close()
+			failAll(fmt.Errorf("store: not committed: %w", err))
+			return
+		}
 		err = sqlTx.Commit()
 		conn.Close() // back to the pool
 		if err != nil {

@@ -333,10 +333,16 @@ func TestPingNoticesTheFileGone(t *testing.T) {
 	if err := db.Ping(ctx); err == nil || !strings.Contains(err.Error(), "was replaced") {
 		t.Fatalf("Ping after the file was replaced: %v", err)
 	}
+	if _, err := db.StoreDelivery(ctx, []byte(`{"n":1}`)); err == nil || !strings.Contains(err.Error(), "was replaced") {
+		t.Fatalf("a write to a replaced file: %v, want it refused (it would be lost)", err)
+	}
 	if err := os.Rename(path+".old", path); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Ping(ctx); err != nil {
 		t.Fatalf("Ping with the file back: %v", err)
+	}
+	if _, err := db.StoreDelivery(ctx, []byte(`{"n":2}`)); err != nil {
+		t.Fatalf("a write with the file back: %v", err)
 	}
 }

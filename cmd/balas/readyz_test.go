@@ -51,3 +51,29 @@ func TestReadyzNoticesTheDatabaseFileGone(t *testing.T) {
 		t.Fatalf("readyz after the database file was deleted: %d %+v, want 503 naming the file", code, r)
 	}
 }
+
+// A webhook is not answered 200 once the database file is gone: the
+// delivery would be lost at the next start, so Meta is told to retry.
+func TestWebhookRefusesWhenTheDatabaseFileIsGone(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config{Rules: writeFiles(t, map[string]string{"r.yaml": opsRules}), RulesGiven: true, DB: filepath.Join(dir, "b.db"),
+		SendRate: 80, SendConcurrency: 4, PairBurst: 20, AppSecret: testSecret, AccessToken: "tok", Shutdown: 2 * time.Second}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := newApp(context.Background(), cfg, log, outbound.NewDryRun(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	ts := httptest.NewServer(a.handler)
+	defer ts.Close()
+	sigs, _ := signatures(t)
+	if code, out := post(t, ts.URL, fixture(t, "text.json"), sigs["text.json"]); code != http.StatusOK {
+		t.Fatalf("POST /webhook: %d %q", code, out)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(cfg.DB + suffix)
+	}
+	if code, out := post(t, ts.URL, fixture(t, "text_unicode.json"), sigs["text_unicode.json"]); code != http.StatusServiceUnavailable {
+		t.Fatalf("POST /webhook after the database file was deleted: %d %q, want 503 (Meta retries)", code, out)
+	}
+}
