@@ -120,7 +120,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
-	if err := write.PingContext(ctx); err != nil {
+	// Turning a new database to WAL takes its lock without waiting for it:
+	// another process opening it at the same moment makes this fail as
+	// busy, so it is tried again for a while.
+	err = write.PingContext(ctx)
+	for wait := time.Millisecond; err != nil && strings.Contains(err.Error(), "SQLITE_BUSY") && wait < 10*time.Second; wait *= 2 {
+		time.Sleep(wait)
+		err = write.PingContext(ctx)
+	}
+	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open database %s: %w (check that the folder exists and is writable)", path, err)
 	}
@@ -554,20 +562,25 @@ func (db *DB) migrate(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		var n int
-		if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-			return fmt.Errorf("migrate %s: %w", db.path, err)
-		}
-		if n > 0 {
-			continue
-		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {
 			return err
 		}
+		// The check is inside the transaction, which takes the write lock
+		// at once (BEGIN IMMEDIATE): two processes opening a new database
+		// together apply each migration once, one after the other.
 		tx, err := db.write.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("migrate %s: %w", db.path, err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", db.path, err)
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()

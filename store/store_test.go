@@ -346,3 +346,28 @@ func TestPingNoticesTheFileGone(t *testing.T) {
 		t.Fatalf("a write with the file back: %v", err)
 	}
 }
+
+// Processes that open a new database at the same moment apply each
+// migration once between them, and all of them start.
+func TestOpenTogetherOnANewDatabase(t *testing.T) {
+	for round := range 5 {
+		path := filepath.Join(t.TempDir(), "c.db")
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() {
+				db, err := Open(context.Background(), path, Options{})
+				errs[i] = err
+				if err == nil {
+					db.Close()
+				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+}
