@@ -25,7 +25,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return code
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "balas check: give one rules file or folder, e.g. balas check examples/rules")
+		fmt.Fprintln(stderr, "balas check: give one rules file or folder, e.g. balas check examples/rules/toko")
 		fs.Usage()
 		return 2
 	}

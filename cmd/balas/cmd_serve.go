@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -26,10 +27,13 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, err := parseServeConfig(args, os.Getenv, stderr)
+	var usage bytes.Buffer // --help on stdout, as every command; a flag error on stderr
+	cfg, err := parseServeConfig(args, os.Getenv, &usage)
 	if errors.Is(err, flag.ErrHelp) {
+		stdout.Write(usage.Bytes())
 		return 0
 	}
+	stderr.Write(usage.Bytes())
 	if err != nil {
 		fmt.Fprintf(stderr, "balas serve: %v\n", err)
 		return 2

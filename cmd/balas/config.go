@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -69,11 +71,12 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	fs.BoolVar(&c.Dev, "dev", devDefault, "local development: unsigned webhooks accepted, replies logged instead of sent without an access token (BALAS_DEV=1)")
 	shutdown := fs.String("shutdown-timeout", envOr("BALAS_SHUTDOWN_TIMEOUT", "10s"), "how long a shutdown may take to finish in-flight work (BALAS_SHUTDOWN_TIMEOUT)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: balas serve [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Runs the webhook server and the pipeline. Flags win over environment variables.")
-		fmt.Fprintln(stderr, "Secrets come from the environment: BALAS_APP_SECRET, BALAS_VERIFY_TOKEN, BALAS_ACCESS_TOKEN.")
-		fmt.Fprintln(stderr)
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: balas serve [flags]")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Runs the webhook server and the pipeline. Flags win over environment variables.")
+		fmt.Fprintln(w, "Secrets come from the environment: BALAS_APP_SECRET, BALAS_VERIFY_TOKEN, BALAS_ACCESS_TOKEN.")
+		fmt.Fprintln(w)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -87,25 +90,35 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	}
 	c.RulesGiven = flagGiven(fs, "rules") || env("BALAS_RULES") != ""
 	var err error
-	if c.SendRate, err = strconv.ParseFloat(*rate, 64); err != nil || c.SendRate <= 0 {
-		return nil, fmt.Errorf("--send-rate %q: want a positive number of messages per second, e.g. 80", *rate)
+	// name is the flag, or the variable when the value came from there.
+	name := func(flagName, variable string) string {
+		if !flagGiven(fs, flagName) && env(variable) != "" {
+			return variable
+		}
+		return "--" + flagName
+	}
+	if c.SendRate, err = strconv.ParseFloat(*rate, 64); err != nil || !(c.SendRate > 0) || math.IsInf(c.SendRate, 0) {
+		return nil, fmt.Errorf("%s %q: want a positive number of messages per second, e.g. 80", name("send-rate", "BALAS_SEND_RATE"), *rate)
 	}
 	if c.SendConcurrency, err = strconv.Atoi(*sendConcurrency); err != nil || c.SendConcurrency < 1 || c.SendConcurrency > maxSendConcurrency {
-		return nil, fmt.Errorf("--send-concurrency %q: want a whole number from 1 to %d, e.g. %d", *sendConcurrency, maxSendConcurrency, defaultSendConcurrency)
+		return nil, fmt.Errorf("%s %q: want a whole number from 1 to %d, e.g. %d", name("send-concurrency", "BALAS_SEND_CONCURRENCY"), *sendConcurrency, maxSendConcurrency, defaultSendConcurrency)
 	}
 	if c.PairBurst, err = strconv.Atoi(*pairBurst); err != nil || c.PairBurst < 1 {
-		return nil, fmt.Errorf("--pair-burst %q: want a whole number ≥ 1, e.g. 20", *pairBurst)
+		return nil, fmt.Errorf("%s %q: want a whole number ≥ 1, e.g. 20", name("pair-burst", "BALAS_PAIR_BURST"), *pairBurst)
 	}
 	if c.PairInterval, err = time.ParseDuration(*pairInterval); err != nil || c.PairInterval < 0 {
-		return nil, fmt.Errorf("--pair-interval %q: want a duration such as 6s (0 turns pacing off)", *pairInterval)
+		return nil, fmt.Errorf("%s %q: want a duration such as 6s (0 turns pacing off)", name("pair-interval", "BALAS_PAIR_INTERVAL"), *pairInterval)
 	}
 	if c.Shutdown, err = time.ParseDuration(*shutdown); err != nil || c.Shutdown <= 0 {
-		return nil, fmt.Errorf("--shutdown-timeout %q: want a duration such as 10s", *shutdown)
+		return nil, fmt.Errorf("%s %q: want a duration such as 10s", name("shutdown-timeout", "BALAS_SHUTDOWN_TIMEOUT"), *shutdown)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return nil, fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+		return nil, fmt.Errorf("%s %q: want text or json", name("log-format", "BALAS_LOG_FORMAT"), c.LogFormat)
 	}
 	c.GraphURL = strings.TrimRight(c.GraphURL, "/")
+	if u, err := url.Parse(c.GraphURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%s %q: want a URL such as https://graph.facebook.com", name("graph-url", "BALAS_GRAPH_URL"), c.GraphURL)
+	}
 	// Secrets pasted or mounted from files often end in a newline, which
 	// no Meta secret or token has.
 	c.AppSecret = strings.TrimSpace(env("BALAS_APP_SECRET"))

@@ -73,6 +73,12 @@ func TestServeConfig(t *testing.T) {
 		{name: "zero send concurrency", args: []string{"--send-concurrency", "0"}, env: secrets, wantErr: "from 1 to 4096"},
 		{name: "too much send concurrency", env: append(secrets, "BALAS_SEND_CONCURRENCY", "5000"), wantErr: "from 1 to 4096"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, env: secrets, wantErr: "text or json"},
+		{name: "NaN send rate", args: []string{"--send-rate", "NaN"}, env: secrets, wantErr: "positive number"},
+		{name: "infinite send rate", args: []string{"--send-rate", "Inf"}, env: secrets, wantErr: "positive number"},
+		{name: "graph url without a scheme", args: []string{"--graph-url", "graph.facebook.com"}, env: secrets, wantErr: "want a URL such as https://graph.facebook.com"},
+		{name: "graph url host:port", args: []string{"--graph-url", "127.0.0.1:9999"}, env: secrets, wantErr: "--graph-url"},
+		{name: "a bad value from the environment is named by its variable", env: append(secrets, "BALAS_SEND_RATE", "abc"), wantErr: `BALAS_SEND_RATE "abc"`},
+		{name: "a bad graph url from the environment", env: append(secrets, "BALAS_GRAPH_URL", "ftp://x"), wantErr: `BALAS_GRAPH_URL "ftp://x"`},
 		{name: "bad BALAS_DEV", env: append(secrets, "BALAS_DEV", "maybe"), wantErr: "BALAS_DEV"},
 		{name: "secrets lose the newline of a secrets file", env: []string{"BALAS_APP_SECRET", "rahasia\n", "BALAS_ACCESS_TOKEN", " EAAG-token\r\n", "BALAS_VERIFY_TOKEN", "vt\n"},
 			check: func(c *config) string {

@@ -32,3 +32,17 @@ func TestVersionHelp(t *testing.T) {
 		t.Fatalf("balas version extra: exit %d", code)
 	}
 }
+
+// balas serve --help prints its flags on stdout, as every command does.
+func TestServeHelpOnStdout(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"serve", "--help"}, strings.NewReader(""), &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "-send-concurrency") || errOut.Len() != 0 {
+		t.Fatalf("balas serve --help: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"serve", "--no-such-flag"}, strings.NewReader(""), &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), "no-such-flag") || out.Len() != 0 {
+		t.Fatalf("balas serve --no-such-flag: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}

@@ -119,3 +119,29 @@ func TestResolveRules(t *testing.T) {
 		})
 	}
 }
+
+// The README's small rules example and its conversation test pass together,
+// as a reader who copies them gets them.
+func TestReadmeRulesAndTestExamples(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(after string) string {
+		t.Helper()
+		_, rest, ok := strings.Cut(string(readme), after)
+		if !ok {
+			t.Fatalf("README lacks %q", after)
+		}
+		_, rest, _ = strings.Cut(rest, "```yaml\n")
+		body, _, _ := strings.Cut(rest, "```")
+		return body
+	}
+	dir := writeFiles(t, map[string]string{
+		"shop.yaml":      block("A small, complete example:"),
+		"shop_test.yaml": block("Conversation tests (`shop_test.yaml` beside `shop.yaml`):"),
+	})
+	if out, errOut, code := runBalas(t, "", "test", dir); code != 0 || !strings.Contains(out, "1 passed, 0 failed") {
+		t.Fatalf("balas test on the README's examples: exit %d\n%s%s", code, out, errOut)
+	}
+}
