@@ -16,19 +16,26 @@ import (
 	"github.com/balas-bot/balas/outbound"
 )
 
-// /readyz turns 503 when the database file is deleted under a running
-// balas: every webhook it answered 200 from then on would be lost at the
-// next start.
-func TestReadyzNoticesTheDatabaseFileGone(t *testing.T) {
-	dir := t.TempDir()
-	cfg := &config{Rules: writeFiles(t, map[string]string{"r.yaml": opsRules}), RulesGiven: true, DB: filepath.Join(dir, "b.db"),
+// testApp is balas serve's app on a new database, with rulesDir, replies
+// logged instead of sent; it is closed when the test ends.
+func testApp(t *testing.T, rulesDir string) (*app, *config) {
+	t.Helper()
+	cfg := &config{Rules: rulesDir, RulesGiven: true, DB: filepath.Join(t.TempDir(), "b.db"),
 		SendRate: 80, SendConcurrency: 4, PairBurst: 20, AppSecret: testSecret, AccessToken: "tok", Shutdown: 2 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := newApp(context.Background(), cfg, log, outbound.NewDryRun(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.close()
+	t.Cleanup(func() { a.close() })
+	return a, cfg
+}
+
+// /readyz turns 503 when the database file is deleted under a running
+// balas: every webhook it answered 200 from then on would be lost at the
+// next start.
+func TestReadyzNoticesTheDatabaseFileGone(t *testing.T) {
+	a, cfg := testApp(t, writeFiles(t, map[string]string{"r.yaml": opsRules}))
 	ts := httptest.NewServer(a.handler)
 	defer ts.Close()
 	get := func() (int, readiness) {
@@ -55,15 +62,7 @@ func TestReadyzNoticesTheDatabaseFileGone(t *testing.T) {
 // A webhook is not answered 200 once the database file is gone: the
 // delivery would be lost at the next start, so Meta is told to retry.
 func TestWebhookRefusesWhenTheDatabaseFileIsGone(t *testing.T) {
-	dir := t.TempDir()
-	cfg := &config{Rules: writeFiles(t, map[string]string{"r.yaml": opsRules}), RulesGiven: true, DB: filepath.Join(dir, "b.db"),
-		SendRate: 80, SendConcurrency: 4, PairBurst: 20, AppSecret: testSecret, AccessToken: "tok", Shutdown: 2 * time.Second}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(context.Background(), cfg, log, outbound.NewDryRun(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
+	a, cfg := testApp(t, writeFiles(t, map[string]string{"r.yaml": opsRules}))
 	ts := httptest.NewServer(a.handler)
 	defer ts.Close()
 	sigs, _ := signatures(t)

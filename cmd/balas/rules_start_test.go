@@ -2,30 +2,18 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/balas-bot/balas/outbound"
 )
 
 // The rules break between serve's own load and the watcher's first one
 // (while stored deliveries are replayed, which takes long after a crash):
 // the rules serve loaded keep answering, and the fix is still picked up.
 func TestRulesBrokenAtStartKeepWatching(t *testing.T) {
-	dir := t.TempDir()
 	rulesDir := writeFiles(t, map[string]string{"r.yaml": opsRules})
-	cfg := &config{Rules: rulesDir, RulesGiven: true, DB: filepath.Join(dir, "b.db"), SendRate: 80, SendConcurrency: 4, PairBurst: 20,
-		AppSecret: testSecret, VerifyToken: "vt", AccessToken: "tok", Shutdown: 2 * time.Second}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(context.Background(), cfg, log, outbound.NewDryRun(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.close()
+	a, _ := testApp(t, rulesDir)
 	file := filepath.Join(rulesDir, "r.yaml")
 	writeRules(t, file, "version: 1\nrules:\n  - id: salam\n    when: {keyword: [halo]}\n    reply: x\n")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
