@@ -1,5 +1,7 @@
 package rules
 
+import "slices"
+
 // The tables below describe every mapping of the rules language: its keys,
 // their types and WhatsApp's limits. The loader checks keys and limits from
 // them and Schema builds the JSON Schema from them, so the two cannot drift.
@@ -38,6 +40,9 @@ var messageTypes = []string{
 	"text", "image", "audio", "video", "document", "sticker", "location", "contacts",
 	"interactive", "button", "reaction", "order", "system", "unsupported", "unknown",
 }
+
+// MessageTypes lists the inbound message types `when.type` accepts.
+func MessageTypes() []string { return slices.Clone(messageTypes) }
 
 // Meta's limits, in Unicode code points.
 const (

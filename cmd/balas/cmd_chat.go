@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,10 @@ Flags:`)
 			return 2
 		}
 		c.fixed, c.start = true, t
+	}
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(stderr, "balas chat: %s: %v; give the path of a rules file or folder\n", path, unwrapPathError(err))
+		return 1
 	}
 	if !c.reload(true) {
 		fmt.Fprintf(stderr, "balas chat: the rules in %s have errors (above); fix them and run again\n", path)
@@ -308,6 +313,9 @@ func parseInput(line string, choices []engine.Choice) (engine.Inbound, string, e
 			t, caption, _ := strings.Cut(strings.TrimSpace(arg), " ")
 			if t == "" {
 				return engine.Inbound{}, "", errors.New("give the type: type:image")
+			}
+			if !slices.Contains(rules.MessageTypes(), t) {
+				return engine.Inbound{}, "", fmt.Errorf("unknown message type %q; known types: %s", t, strings.Join(rules.MessageTypes(), ", "))
 			}
 			in := convtest.Inbound(convtest.Contact{}, convtest.Send{Type: t, Text: strings.TrimSpace(caption)}, nil, time.Time{})
 			show := "[" + t + "]"

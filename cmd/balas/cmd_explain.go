@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -70,6 +71,10 @@ Flags:`)
 		now = t
 	}
 
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(stderr, "balas explain: %s: %v; give the path of a rules file or folder\n", path, unwrapPathError(err))
+		return 1
+	}
 	set, diags, err := rules.Load(path)
 	if err != nil {
 		for _, d := range diags {

@@ -107,3 +107,19 @@ func TestExplainAndTestIgnoreWhatTheServerIgnores(t *testing.T) {
 		t.Errorf("balas test: exit %d\n%s", code, stdout)
 	}
 }
+
+// explain and chat say plainly when the rules path is missing, and refuse a
+// message type WhatsApp does not have.
+func TestExplainAndChatRefuseBadInput(t *testing.T) {
+	for _, args := range [][]string{{"explain", "no-such-rules", "halo"}, {"chat", "no-such-rules"}} {
+		if _, errOut, code := runBalas(t, "", args...); code != 1 || !strings.Contains(errOut, "no-such-rules: no such file or directory; give the path of a rules file or folder") {
+			t.Errorf("balas %s: exit %d, %q", strings.Join(args, " "), code, errOut)
+		}
+	}
+	if _, errOut, code := runBalas(t, "", "explain", "../../examples/rules/toko", "type:foto"); code != 2 || !strings.Contains(errOut, `unknown message type "foto"; known types: text, image`) {
+		t.Errorf("explain type:foto: exit %d, %q", code, errOut)
+	}
+	if out, errOut, _ := runBalas(t, "type:foto\n/quit\n", "chat", "../../examples/rules/toko"); !strings.Contains(out+errOut, `unknown message type "foto"`) {
+		t.Errorf("chat type:foto: %q %q", out, errOut)
+	}
+}
