@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -414,7 +413,7 @@ func (p *Pipeline) process(tx Tx, inboxID int64, d *webhook.Delivery, out *outco
 func answers(m *webhook.InboundMessage, d *Decision) bool {
 	switch m.Type {
 	case webhook.TypeSystem, webhook.TypeReaction:
-		return d.Rule != nil && slices.Contains(d.Rule.When.Types, m.Type)
+		return d.Rule != nil // only a rule of their type matches them
 	}
 	return true
 }

@@ -933,6 +933,10 @@ func (l *loader) template(n *yaml.Node, label string, max int, ctx *ruleCtx) *Te
 	return t
 }
 
+// yamlEscapes are YAML's one-character escapes and what they stand for.
+var yamlEscapes = map[rune]rune{'\\': '\\', '"': '"', '/': '/', ' ': ' ', 'n': '\n', 't': '\t', '\t': '\t', 'r': '\r', '0': 0,
+	'a': 7, 'b': 8, 'e': 0x1b, 'f': 0xc, 'v': 0xb, 'N': 0x85, '_': 0xa0, 'L': 0x2028, 'P': 0x2029}
+
 // unescape reads the rest of a double-quoted scalar's escape (after its
 // backslash) with next and gives the character it stands for; ok is false
 // for one it does not know.
@@ -941,9 +945,7 @@ func unescape(src *[]byte, next func() rune) (rune, bool) {
 		return 0, false
 	}
 	c := next()
-	simple := map[rune]rune{'\\': '\\', '"': '"', '/': '/', ' ': ' ', 'n': '\n', 't': '\t', '\t': '\t', 'r': '\r', '0': 0,
-		'a': 7, 'b': 8, 'e': 0x1b, 'f': 0xc, 'v': 0xb, 'N': 0x85, '_': 0xa0, 'L': 0x2028, 'P': 0x2029}
-	if r, ok := simple[c]; ok {
+	if r, ok := yamlEscapes[c]; ok {
 		return r, true
 	}
 	digits := map[rune]int{'x': 2, 'u': 4, 'U': 8}[c]
