@@ -255,6 +255,13 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 			a.log.Error("rules watcher stopped", "err", err)
 		}
 	}()
+	if a.cfg.Retention > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.pruneLoop(bg)
+		}()
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -299,6 +306,48 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 			"and a reply whose Graph API call was still unanswered is sent again then (raise --shutdown-timeout to avoid it)")
 	}
 	return nil
+}
+
+// pruneEvery is how often --retention deletes what has grown old.
+const pruneEvery = time.Hour
+
+// pruneLoop deletes what is older than --retention: once at start, then
+// every pruneEvery, until ctx ends. A failed pass is logged and tried
+// again at the next.
+func (a *app) pruneLoop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.prune(ctx)
+		t.Reset(pruneEvery)
+	}
+}
+
+// prune runs one pass of --retention.
+func (a *app) prune(ctx context.Context) {
+	start := time.Now()
+	before := a.db.Now().Add(-a.cfg.Retention)
+	n, err := a.db.Prune(ctx, before)
+	for table, rows := range map[string]int64{"outbox": n.Outbox, "messages": n.Messages, "inbox": n.Inbox, "statuses": n.Statuses, "events": n.Events} {
+		a.metrics.pruned.WithLabelValues(table).Add(float64(rows))
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("pruning rows older than --retention failed; tried again within an hour", "err", err, "deleted", n.Total())
+		}
+		return
+	}
+	a.metrics.prunedAt.Set(float64(time.Now().Unix()))
+	if n.Total() > 0 {
+		a.log.Info("pruned rows older than --retention", "before", before.UTC().Format(time.RFC3339),
+			"messages", n.Messages, "deliveries", n.Inbox, "outbox", n.Outbox, "statuses", n.Statuses, "events", n.Events,
+			"took", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 func (a *app) close() error {

@@ -28,6 +28,7 @@ type config struct {
 	LogFormat       string
 	Dev             bool
 	Shutdown        time.Duration
+	Retention       time.Duration // 0: keep everything
 
 	AppSecret   string
 	VerifyToken string
@@ -70,6 +71,7 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	devDefault, devErr := envBool(env("BALAS_DEV")) // refused below unless --dev wins over it
 	fs.BoolVar(&c.Dev, "dev", devDefault, "local development: unsigned webhooks accepted, replies logged instead of sent without an access token (BALAS_DEV=1)")
 	shutdown := fs.String("shutdown-timeout", envOr("BALAS_SHUTDOWN_TIMEOUT", "10s"), "how long a shutdown may take to finish in-flight work (BALAS_SHUTDOWN_TIMEOUT)")
+	retention := fs.String("retention", envOr("BALAS_RETENTION", "0"), "delete messages, handled deliveries, statuses and events older than this, e.g. 90d (at least 7d); 0 keeps everything (BALAS_RETENTION)")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "Usage: balas serve [flags]")
@@ -112,6 +114,9 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	if c.Shutdown, err = time.ParseDuration(*shutdown); err != nil || c.Shutdown <= 0 {
 		return nil, fmt.Errorf("%s %q: want a duration such as 10s", name("shutdown-timeout", "BALAS_SHUTDOWN_TIMEOUT"), *shutdown)
 	}
+	if c.Retention, err = parseRetention(*retention); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", name("retention", "BALAS_RETENTION"), *retention, err)
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return nil, fmt.Errorf("%s %q: want text or json", name("log-format", "BALAS_LOG_FORMAT"), c.LogFormat)
 	}
@@ -139,6 +144,40 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 		}
 	}
 	return c, nil
+}
+
+// minRetention is the shortest --retention: Meta redelivers a webhook for
+// up to 7 days, and a message whose row was pruned is no longer recognised
+// as a copy, so it would be answered again.
+const minRetention = 7 * 24 * time.Hour
+
+// parseRetention reads --retention: a number of days ("90d") or a Go
+// duration ("2160h"); 0 keeps everything.
+func parseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" || s == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, errors.New("want a number of days such as 90d, or 0 to keep everything")
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d < 0 {
+			return 0, errors.New("want a number of days such as 90d, or 0 to keep everything")
+		}
+	}
+	if d == 0 {
+		return 0, nil
+	}
+	if d < minRetention {
+		return 0, errors.New("want at least 7d: Meta redelivers a webhook for up to 7 days, and a message pruned before then would be answered again")
+	}
+	return d, nil
 }
 
 // flagGiven reports whether the command line set the flag name.

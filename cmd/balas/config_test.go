@@ -30,7 +30,7 @@ func TestServeConfig(t *testing.T) {
 		{name: "defaults", env: secrets, check: func(c *config) string {
 			if c.Addr != ":8080" || c.Rules != "rules" || c.DB != "balas.db" || c.GraphURL != "https://graph.facebook.com" ||
 				c.GraphVersion != "v25.0" || c.SendRate != 80 || c.LogFormat != "text" || c.Dev || c.RulesGiven ||
-				c.PairBurst != 20 || c.PairInterval != 6*time.Second || c.SendConcurrency != 64 {
+				c.PairBurst != 20 || c.PairInterval != 6*time.Second || c.SendConcurrency != 64 || c.Retention != 0 {
 				return "unexpected defaults"
 			}
 			return ""
@@ -100,6 +100,27 @@ func TestServeConfig(t *testing.T) {
 			return ""
 		}},
 		{name: "bad pair interval", args: []string{"--pair-interval", "soon"}, env: secrets, wantErr: "--pair-interval"},
+		{name: "retention in days", args: []string{"--retention", "90d"}, env: secrets, check: func(c *config) string {
+			if c.Retention != 90*24*time.Hour {
+				return "retention not 90 days"
+			}
+			return ""
+		}},
+		{name: "retention as a duration, from the environment", env: append(secrets, "BALAS_RETENTION", "720h"), check: func(c *config) string {
+			if c.Retention != 30*24*time.Hour {
+				return "retention not 720h"
+			}
+			return ""
+		}},
+		{name: "retention 0d keeps everything", args: []string{"--retention", "0d"}, env: secrets, check: func(c *config) string {
+			if c.Retention != 0 {
+				return "retention not off"
+			}
+			return ""
+		}},
+		{name: "retention under Meta's 7 days of redelivery", args: []string{"--retention", "3d"}, env: secrets, wantErr: "--retention \"3d\": want at least 7d"},
+		{name: "retention in the environment, bad", env: append(secrets, "BALAS_RETENTION", "90 days"), wantErr: "BALAS_RETENTION \"90 days\": want a number of days"},
+		{name: "negative retention", args: []string{"--retention", "-5d"}, env: secrets, wantErr: "want a number of days"},
 		{name: "stray argument", args: []string{"rules"}, env: secrets, wantErr: "unexpected argument"},
 	}
 	for _, c := range cases {

@@ -18,6 +18,8 @@ type metrics struct {
 	statuses    *prometheus.CounterVec
 	events      *prometheus.CounterVec
 	rulesLoaded prometheus.Gauge
+	pruned      *prometheus.CounterVec
+	prunedAt    prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -52,9 +54,15 @@ func newMetrics() *metrics {
 		rulesLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "balas_rules_count", Help: "Rules in the rule set in use.",
 		}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "balas_pruned_rows_total", Help: "Rows older than --retention deleted, by table.",
+		}, []string{"table"}),
+		prunedAt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "balas_prune_last_success_timestamp_seconds", Help: "When the last pass of --retention pruning finished (0: none yet, or retention off).",
+		}),
 	}
 	reg.MustRegister(m.webhook, m.webhookTime, m.messages, m.duplicates, m.ruleHits, m.unmatched,
-		m.statuses, m.events, m.rulesLoaded,
+		m.statuses, m.events, m.rulesLoaded, m.pruned, m.prunedAt,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
