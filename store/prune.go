@@ -46,9 +46,10 @@ const pruneChunk = 500
 // deliveries (inbox), messages in and out, sent and failed outbox rows,
 // statuses and other webhook events. It never deletes a conversation (its
 // state and session), a delivery not yet handled, a reply still to be sent
-// or the message it sends. A message whose row is gone is no longer
-// recognised as a duplicate, so before must be older than Meta's
-// redeliveries (7 days).
+// or the message it sends, nor the last row of a table (ids must only
+// grow, and SQLite gives a new row the highest id plus one). A message
+// whose row is gone is no longer recognised as a duplicate, so before must
+// be older than Meta's redeliveries (7 days).
 //
 // Rows are deleted in small write jobs, in id order from the oldest, and a
 // table's pass ends at its first row not older than before: ids grow with
@@ -120,7 +121,11 @@ func (tx *Tx) pruneChunk(t pruneTable, after, cut int64) (deleted, last int64, d
 	if t.keep != "" {
 		cond = " AND NOT (" + t.keep + ")"
 	}
-	res, err := tx.Exec(`DELETE FROM `+t.name+` WHERE id > ? AND id <= ? AND `+t.at+` < ?`+cond, after, last, cut)
+	// The table's last row stays, whatever its age: SQLite gives a new row
+	// the highest id plus one, and ids must only grow (the sender reads the
+	// outbox after the last id it saw).
+	res, err := tx.Exec(`DELETE FROM `+t.name+` WHERE id > ? AND id <= ? AND `+t.at+` < ?`+cond+
+		` AND id < (SELECT max(id) FROM `+t.name+`)`, after, last, cut)
 	if err != nil {
 		return 0, 0, false, err
 	}

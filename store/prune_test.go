@@ -274,3 +274,35 @@ func BenchmarkPruneChunk(b *testing.B) {
 	b.ReportMetric(float64(rows)/float64(b.N), "rows/op")
 	_ = after
 }
+
+// Ids only grow: the sender reads the outbox after the last id it saw, so
+// a table pruned empty would give its next row an id already seen.
+func TestPruneKeepsIdsGrowing(t *testing.T) {
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	clk := newClock(start)
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "balas.db"), Options{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	var lastOutbox int64
+	for i := range 3 {
+		lastOutbox, _ = exchange(t, db, "6281200000001", fmt.Sprintf("wamid.%d", i), OutboxStateSent)
+	}
+	clk.add(60 * 24 * time.Hour)
+	if _, err := db.Prune(ctx, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"outbox", "messages", "inbox", "statuses", "events"} {
+		if n := count(t, db, `SELECT count(*) FROM `+table); n != 1 {
+			t.Errorf("%s: %d rows left, want its last one", table, n)
+		}
+	}
+	if n := count(t, db, `SELECT count(*) FROM pragma_foreign_key_check`); n != 0 {
+		t.Errorf("%d rows point at deleted ones", n)
+	}
+	if next, _ := exchange(t, db, "6281200000001", "wamid.next", OutboxStateSent); next <= lastOutbox {
+		t.Errorf("the next outbox row got id %d, not above %d", next, lastOutbox)
+	}
+}
