@@ -161,6 +161,9 @@ func (l *loader) lint() {
 	kwOwner := map[string]int{} // keyword -> first keyword-only rule having it
 	var firstFallback *Rule
 	for j, r := range rules {
+		if l.infos[j].badWhen {
+			continue
+		}
 		if r.Fallback {
 			if firstFallback != nil {
 				l.warnf(r.Pos, "fallback `%s` can never answer: fallback `%s` (%s) comes first and always answers", r.ID, firstFallback.ID, firstFallback.Pos)
@@ -249,6 +252,12 @@ func (l *loader) lint() {
 	}
 
 	// States and ids that some rule handles; globs by their text before `*`.
+	// A rule whose `when` is broken may handle more than can be told.
+	for _, info := range l.infos {
+		if info.badWhen {
+			return
+		}
+	}
 	states := map[string]bool{"": true}
 	buttons, lists := newGlobIndex(), newGlobIndex()
 	for _, r := range rules {

@@ -58,3 +58,33 @@ func TestLints(t *testing.T) {
 		})
 	}
 }
+
+// A rule whose `when` has an error is reported for that error alone: lint
+// does not take what is left of it for what the author meant.
+func TestLintsQuietAboutRulesWithABrokenWhen(t *testing.T) {
+	const head = "version: 1\nrules:\n"
+	tests := []struct {
+		name, yaml string
+	}{
+		{"empty keywords do not answer every message", head +
+			"  - id: a\n    when: {keywords: []}\n    reply: x\n  - id: b\n    when: {keywords: [halo]}\n    reply: y\n"},
+		{"a rule after a broken one is not shadowed by it", head +
+			"  - id: a\n    when: {keywords: [menu], type: txet}\n    reply: x\n  - id: b\n    when: {keywords: [menu], type: text}\n    reply: y\n"},
+		{"a misspelt state does not make its goto unhandled", head +
+			"  - id: a\n    when: {keywords: [pesan]}\n    reply: x\n    goto: alamat\n  - id: b\n    when: {state: alamat, keywrods: [ya]}\n    reply: y\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeRules(t, map[string]string{"r.yaml": tt.yaml})
+			got, _, err := loadDiags(t, dir)
+			if err == nil {
+				t.Fatal("loaded without the error")
+			}
+			for _, d := range got {
+				if strings.Contains(d, "warning") {
+					t.Errorf("warning beside the error: %s\nall: %s", d, strings.Join(got, "\n"))
+				}
+			}
+		})
+	}
+}

@@ -142,6 +142,9 @@ type varRef struct {
 
 // ruleInfo is what the lints need to know about a rule beyond Rule.
 type ruleInfo struct {
+	// badWhen is true when `when` had errors: what it meant to match is
+	// not known, so lint neither warns about it nor because of it.
+	badWhen    bool
 	keywordPos []Pos // parallel to When.Keywords
 	buttons    []idAt
 	rows       []idAt
@@ -193,6 +196,17 @@ func (l *loader) pos(n *yaml.Node) Pos {
 
 func (l *loader) errorf(p Pos, format string, args ...any) {
 	l.diags = append(l.diags, Diagnostic{Pos: p, Severity: Error, Message: fmt.Sprintf(format, args...)})
+}
+
+// errorCount is the number of errors reported so far.
+func (l *loader) errorCount() int {
+	n := 0
+	for _, d := range l.diags {
+		if d.Severity == Error {
+			n++
+		}
+	}
+	return n
 }
 
 func (l *loader) warnf(p Pos, format string, args ...any) {
@@ -673,7 +687,9 @@ func (l *loader) rule(n *yaml.Node) {
 		if r.Fallback {
 			l.errorf(l.pos(m.keys["when"]), "a fallback rule cannot have `when`: fallbacks answer, in order, only when no other rule matched")
 		}
+		before := l.errorCount()
 		l.when(v, &r.When, ctx)
+		info.badWhen = l.errorCount() > before
 	}
 	if v := m.get("reply"); v != nil {
 		r.Reply = l.reply(v, ctx)
