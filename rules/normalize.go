@@ -103,12 +103,28 @@ func normalizeUnicode(s string) string {
 				b.WriteByte(' ')
 			}
 			space = false
-			b.WriteRune(r)
+			b.WriteRune(foldCherokee(r))
 		default:
 			space = true
 		}
 	}
 	return norm.NFC.String(b.String())
+}
+
+// foldCherokee folds a Cherokee letter to its capital, as Unicode's case
+// folding does: x/text's Fold turns capitals into small letters and small
+// letters into capitals, so that text written in either case, or once
+// normalised, would not match.
+func foldCherokee(r rune) rune {
+	switch {
+	case r >= 0xAB70 && r <= 0xABBF: // small letters a to mv
+		return r - 0xAB70 + 0x13A0
+	case r >= 0x13A0 && r <= 0x13F5: // capitals, as they fold
+		return r
+	case r >= 0x13F8 && r <= 0x13FD: // small letters ye to mv
+		return r - 8
+	}
+	return r
 }
 
 // isApostrophe reports whether r is written as an apostrophe: ' ` ’ ‘ ʼ ´.

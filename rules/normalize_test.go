@@ -3,6 +3,7 @@ package rules
 import (
 	"reflect"
 	"testing"
+	"unicode"
 )
 
 func TestNormalize(t *testing.T) {
@@ -84,5 +85,30 @@ func BenchmarkNormalize(b *testing.B) {
 				_ = Normalize(s)
 			}
 		})
+	}
+}
+
+// Normalising twice changes nothing, for every letter and digit: keywords
+// are normalised when the rules load and again when the engine indexes
+// them, and must still equal what a customer's text normalises to.
+func TestNormalizeIsIdempotent(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			continue
+		}
+		s := "a" + string(r)
+		once := Normalize(s)
+		if twice := Normalize(once); twice != once {
+			t.Errorf("Normalize(%q) = %q, and normalised again %q (U+%04X)", s, once, twice, r)
+		}
+	}
+}
+
+// Cherokee in capitals and in small letters is one text, as for any other
+// cased script.
+func TestNormalizeCherokeeCase(t *testing.T) {
+	upper, lower := "ᏣᎳᎩ", "ꮳꮃꭹ"
+	if Normalize(upper) != Normalize(lower) {
+		t.Errorf("Normalize(%q) = %q but Normalize(%q) = %q", upper, Normalize(upper), lower, Normalize(lower))
 	}
 }
