@@ -48,6 +48,7 @@ type Client struct {
 	rt      *HTTPTransport // the default transport, called directly; nil with ClientOptions.HTTPClient
 	answers sync.Pool      // *bytes.Buffer for reading answers, which are parsed and dropped
 	header  http.Header    // the same for every request; never modified
+	token   string         // the access token, kept out of errors (see redact)
 }
 
 // NewClient makes a Client.
@@ -66,7 +67,7 @@ func NewClient(opts ClientOptions) *Client {
 		rt = &HTTPTransport{MaxIdlePerHost: opts.IdleConns} // it bounds each call
 		hc = &http.Client{Transport: rt}
 	}
-	c := &Client{base: base + "/" + version + "/", http: hc, rt: rt, header: http.Header{
+	c := &Client{base: base + "/" + version + "/", http: hc, rt: rt, token: opts.AccessToken, header: http.Header{
 		"Authorization": {"Bearer " + opts.AccessToken},
 		"Content-Type":  {"application/json"},
 		"Accept":        {"application/json"},
@@ -135,6 +136,33 @@ func (c *Client) boundsCalls() bool { return c.rt != nil }
 // body after answering).
 func (c *Client) doneWithBody() bool { return c.rt != nil }
 
+// redactedToken stands in an error for the access token.
+const redactedToken = "[access token]"
+
+// redactBytes is answer without the access token. Graph echoes a token it
+// cannot parse in its error ("Malformed access token EAAG…", code 190), and
+// error texts are logged and stored in the outbox; a proxy's error page may
+// echo the request's headers. The answer is only parsed afterwards, so the
+// excerpt kept of a body that is not Meta's never holds part of the token.
+func (c *Client) redactBytes(answer []byte) []byte {
+	if len(c.token) < 4 || !bytes.Contains(answer, []byte(c.token)) {
+		return answer
+	}
+	return bytes.ReplaceAll(answer, []byte(c.token), []byte(redactedToken))
+}
+
+// redact removes the access token from e's texts (also where the answer
+// wrote it with JSON escapes).
+func (c *Client) redact(e *Error) *Error {
+	if len(c.token) < 4 {
+		return e
+	}
+	for _, s := range []*string{&e.Message, &e.Details, &e.Type} {
+		*s = strings.ReplaceAll(*s, c.token, redactedToken)
+	}
+	return e
+}
+
 // plainPathSegment reports whether s is a non-empty path segment that needs
 // no escaping.
 func plainPathSegment(s string) bool {
@@ -181,7 +209,7 @@ func (c *Client) Send(ctx context.Context, phoneNumberID string, body []byte) (s
 		return "", fmt.Errorf("graph api: HTTP %d, reading the answer: %w", resp.StatusCode, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", parseError(resp.StatusCode, resp.Header, answer)
+		return "", c.redact(parseError(resp.StatusCode, resp.Header, c.redactBytes(answer)))
 	}
 	// Accepted. Never turn a 2xx into an error: a retry would send twice.
 	if !bytes.Contains(answer, []byte(`"messages"`)) {

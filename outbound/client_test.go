@@ -338,3 +338,40 @@ func TestClientIdleConns(t *testing.T) {
 		}
 	}
 }
+
+// Graph answers a token it cannot parse with the token itself in the message:
+// {"message":"Malformed access token EAAG…","code":190}. The token must not
+// reach the error text (logged, and stored in outbox.last_error).
+func TestClientErrorHidesEchoedToken(t *testing.T) {
+	const token = "EAAGm0PX4ZCpsBAKz4z6ZCq204miQUcFdxzAGZAuDN4BZCqea5l4Ai5"
+	cases := []struct {
+		name   string
+		status int
+		body   string
+	}{
+		{"message", 400, `{"error":{"message":"Malformed access token ` + token + `","type":"OAuthException","code":190,"fbtrace_id":"AbC"}}`},
+		{"details", 400, `{"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100,"error_data":{"messaging_product":"whatsapp","details":"token ` + token + ` is not valid"}}}`},
+		{"not meta", 502, `<html>upstream said: Authorization: Bearer ` + token + `</html>`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(c.status)
+				io.WriteString(w, c.body)
+			}))
+			defer srv.Close()
+			cl := NewClient(ClientOptions{BaseURL: srv.URL, AccessToken: token})
+			_, err := cl.Send(context.Background(), "1", []byte(`{}`))
+			var ge *Error
+			if !errors.As(err, &ge) {
+				t.Fatalf("err %v (%T), want *Error", err, err)
+			}
+			if strings.Contains(err.Error(), token) || strings.Contains(ge.Message, token) || strings.Contains(ge.Details, token) {
+				t.Fatalf("access token in the error: %v", err)
+			}
+			if c.name == "message" && (Classify(err) != Auth || !strings.Contains(ge.Message, "Malformed access token")) {
+				t.Errorf("class %v, message %q", Classify(err), ge.Message)
+			}
+		})
+	}
+}
