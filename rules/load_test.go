@@ -375,3 +375,40 @@ func TestReactTakesQuote(t *testing.T) {
 		t.Fatalf("rendered %+v (%v), want a reaction that quotes nothing", out, err)
 	}
 }
+
+// WhatsApp refuses an interactive message whose body, button title, list
+// button or row title is empty, and balas cannot send an empty text: `balas
+// check` must say so, at the field, instead of the reply failing at run time.
+func TestLoadRefusesEmptyRequiredText(t *testing.T) {
+	cases := []struct {
+		name, reply, want string
+	}{
+		{"text", `reply: ""`, "t.yaml:5:12: `text` is empty"},
+		{"text body", `reply: {text: {body: ""}}`, "t.yaml:5:26: `body` is empty"},
+		{"buttons body", `reply: {buttons: {body: " ", buttons: [{id: a, title: A}]}}`, "t.yaml:5:29: `body` is empty"},
+		{"button title", `reply: {buttons: {body: b, buttons: [{id: a, title: ""}]}}`, "t.yaml:5:57: `title` is empty"},
+		{"list button", `reply: {list: {body: b, button: "", sections: [{rows: [{id: r, title: R}]}]}}`, "t.yaml:5:37: `button` is empty"},
+		{"row title", `reply: {list: {body: b, button: B, sections: [{rows: [{id: r, title: ""}]}]}}`, "t.yaml:5:74: `title` is empty"},
+		{"cta display_text", `reply: {cta_url: {body: b, display_text: "", url: "https://a.id"}}`, "t.yaml:5:46: `display_text` is empty"},
+		{"location_request", `reply: {location_request: ""}`, "t.yaml:5:31: `location_request` is empty"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := "version: 1\nrules:\n  - id: r\n    when: {keywords: [x]}\n    " + c.reply + "\n"
+			_, diags, _ := Parse("t.yaml", []byte(src))
+			var got []string
+			for _, d := range diags {
+				got = append(got, d.String())
+			}
+			found := false
+			for _, g := range got {
+				if strings.HasPrefix(g, c.want) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("diagnostics %q, want one starting %q", got, c.want)
+			}
+		})
+	}
+}

@@ -54,10 +54,23 @@ func (l *loader) reply(n *yaml.Node, ctx *ruleCtx) []*Message {
 
 func (l *loader) textString(n *yaml.Node, ctx *ruleCtx) *Message {
 	t := l.template(n, "text", maxText, ctx)
-	if t == nil {
+	if t == nil || !l.nonEmpty(t, "text") {
 		return nil
 	}
 	return &Message{Pos: l.pos(n), kind: "text", text: t}
+}
+
+// nonEmpty reports a required text that is empty or only spaces: WhatsApp
+// refuses a message without its body, a button or row without a title, a
+// list without its button label (and balas sends no empty text), so such
+// a reply could never be sent. A template is checked only when it has no
+// {{ }} (what those render to is known only at run time).
+func (l *loader) nonEmpty(t *Template, label string) bool {
+	if t == nil || !t.Static() || strings.TrimSpace(t.Source) != "" {
+		return true
+	}
+	l.errorf(t.Pos, "`%s` is empty; WhatsApp refuses a message without it", label)
+	return false
 }
 
 // tmplField compiles key of object obj in mapping m, with the table's limit.
@@ -67,7 +80,12 @@ func (l *loader) tmplField(m *mapping, obj, key string, ctx *ruleCtx) *Template 
 		return nil
 	}
 	f, _ := fieldOf(obj, key)
-	return l.template(v, key, f.max, ctx)
+	t := l.template(v, key, f.max, ctx)
+	// Ids have their own check, naming the id; a url must be an http(s) URL.
+	if f.required && f.kind == kTemplate && key != "id" && key != "url" {
+		l.nonEmpty(t, key)
+	}
+	return t
 }
 
 // items checks a list of obj's key against the table's item limits.
@@ -360,7 +378,9 @@ func (l *loader) anyTree(n *yaml.Node, ctx *ruleCtx, depth int, budget *int) any
 // ok is false when v is neither.
 func (l *loader) bodyOrMapping(v *yaml.Node, kind string, limit int, ctx *ruleCtx) (body *Template, o *mapping, ok bool) {
 	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-		return l.template(v, kind, limit, ctx), nil, true
+		t := l.template(v, kind, limit, ctx)
+		l.nonEmpty(t, kind)
+		return t, nil, true
 	}
 	if o = l.mapping(v, kind); o == nil {
 		return nil, nil, false
