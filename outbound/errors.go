@@ -140,7 +140,8 @@ const (
 	// Permanent: the request cannot succeed as it is; record and do not retry.
 	Permanent
 	// Auth: the access token is invalid or expired (codes 190 and 0);
-	// permanent until the operator sets a new token.
+	// no call succeeds until the operator sets a new token, so the sender
+	// logs it loudly and keeps the reply queued (retried with backoff).
 	Auth
 )
 
@@ -224,7 +225,7 @@ func ErrorCode(err error) string {
 // ErrUnsendableToken is the transport's refusal of a request whose headers
 // hold a control character: the access token (a trailing newline from a
 // secrets file, say), the only header value that comes from outside. No
-// call can succeed with it, so it is classified Auth, not retried.
+// call can succeed with it, so it is classified Auth.
 var ErrUnsendableToken = errors.New("graph api transport: the access token holds a control character (a newline?); set BALAS_ACCESS_TOKEN again")
 
 // BuildError is a reply that cannot be turned into a Graph request body.

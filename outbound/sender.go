@@ -707,13 +707,22 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pai
 	itemLog := log
 	log = func() *slog.Logger { return itemLog().With("attempt", attempts, "code", code, "err", err) }
 	failed := store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: attempts, ErrorCode: code, LastError: err.Error()}
-	switch class {
-	case Auth:
-		log().Error("outbox: Graph API refused the access token: " + AuthErrorHint)
-		failed.LastError = AuthErrorHint + ": " + err.Error()
-		s.record(detached, log, it, failed)
+	if class == Auth {
+		// The token is the operator's to fix, not the message's: a reply
+		// stays queued, retried with backoff however often it takes, until
+		// a new BALAS_ACCESS_TOKEN (or Meta) lets it through or the
+		// customer's 24 h window closes.
+		log().Error("outbox: Graph API refused the access token: " + AuthErrorHint + "; replies stay queued and are tried again")
+		if it.ID == 0 {
+			return res // a receipt gets one try
+		}
+		next := s.o.Now().Add(s.backoff(attempts, err))
+		s.record(detached, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStatePending, Attempts: attempts,
+			NextAttemptAt: next, ErrorCode: code, LastError: AuthErrorHint + ": " + err.Error()})
+		res.out, res.attempts, res.next = outRetry, attempts, next
 		return res
-	case Permanent:
+	}
+	if class == Permanent {
 		log().Warn("outbox: send failed permanently")
 		s.record(detached, log, it, failed)
 		return res

@@ -453,25 +453,60 @@ func TestSenderPermanentErrorNotRetried(t *testing.T) {
 	}
 }
 
-func TestSenderAuthError(t *testing.T) {
+// A refused access token fails no reply: the token is the operator's to fix
+// (a new BALAS_ACCESS_TOKEN and a restart), not the message's, so the reply
+// stays queued and is tried again with backoff, past MaxAttempts, until it
+// goes out (or the customer's 24 h window closes).
+func TestSenderAuthErrorKeepsTheReplyQueued(t *testing.T) {
 	db := openDB(t, "")
-	fake := newFakeGraph(t, func(fakeReq) answer { return errAnswer(t, 401, "error_token") })
+	var refused atomic.Int64
+	fake := newFakeGraph(t, func(fakeReq) answer {
+		if refused.Add(1) <= 4 {
+			return errAnswer(t, 401, "error_token")
+		}
+		return answer{}
+	})
 	var logs safeBuffer
 	opts := testOptions()
+	opts.MaxAttempts = 2
 	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	q := enqueueText(t, db, budi, "Halo")
 	runSender(t, NewSender(db, fake.client(), opts))
 	waitDone(t, db)
-	if n := len(fake.requests()); n != 1 {
-		t.Fatalf("%d requests, want 1", n)
+	if n := len(fake.requests()); n != 5 {
+		t.Fatalf("%d requests, want 5 (refused 4 times, then sent)", n)
 	}
 	row := readOutbox(t, db, q.outbox)
-	if row.state != "failed" || row.code != "190" || !strings.Contains(row.lastError, "BALAS_ACCESS_TOKEN") {
-		t.Fatalf("outbox row %+v", row)
+	if row.state != "sent" || row.attempts != 5 {
+		t.Fatalf("outbox row %+v, want sent at the 5th attempt", row)
 	}
 	out := logs.String()
 	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, AuthErrorHint) || strings.Contains(out, "test-token") {
 		t.Fatalf("log: %s", out)
+	}
+}
+
+// While the token is refused, the row says why.
+func TestSenderAuthErrorIsRecorded(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, func(fakeReq) answer { return errAnswer(t, 401, "error_token") })
+	opts := testOptions()
+	opts.BaseBackoff, opts.MaxBackoff = time.Hour, time.Hour
+	q := enqueueText(t, db, budi, "Halo")
+	runSender(t, NewSender(db, fake.client(), opts))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		row := readOutbox(t, db, q.outbox)
+		if row.attempts == 1 {
+			if row.state != "pending" || row.code != "190" || !strings.Contains(row.lastError, "BALAS_ACCESS_TOKEN") {
+				t.Fatalf("outbox row %+v, want pending with code 190 and the hint", row)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refused send was never recorded")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
