@@ -113,24 +113,32 @@ func uniqueTitles(buttons []Button, titles []string, notes []string) []string {
 }
 
 // shortenMiddle cuts s to at most max code points (max ≥ 3) by taking out
-// its middle, so that both ends stay.
+// its middle, so that both ends stay. Neither cut splits a character drawn
+// from several code points (see clusterStart).
 func shortenMiddle(s string, max int) string {
 	runes := []rune(s)
-	head := (max - 1) / 2
-	tail := max - 1 - head
+	head := clusterStart(runes, (max-1)/2)
+	tail := len(runes) - (max - 1 - (max-1)/2)
+	for tail < len(runes) && clusterStart(runes, tail) != tail {
+		tail++ // the kept end starts at a whole character
+	}
 	return strings.TrimRightFunc(string(runes[:head]), unicode.IsSpace) + "…" +
-		strings.TrimLeftFunc(string(runes[len(runes)-tail:]), unicode.IsSpace)
+		strings.TrimLeftFunc(string(runes[tail:]), unicode.IsSpace)
 }
 
 // shorten cuts s to at most max code points (max ≥ 1), preferring a word
-// boundary in the last third, and ends it with "…".
+// boundary in the last third, and ends it with "…". It never splits a
+// character drawn from several code points (see clusterStart).
 func shorten(s string, max int) string {
 	if max < 1 {
 		return ""
 	}
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
 	runes := []rune(s)
-	keep := runes[:max-1]
-	cut := len(keep)
+	if len(runes) <= max {
+		return s
+	}
+	cut := clusterStart(runes, max-1)
 	// Cut before a space, so that no word is broken, if one is near the end.
 	for i := max - 1; i > (max-1)*2/3; i-- {
 		if unicode.IsSpace(runes[i]) {
@@ -138,11 +146,55 @@ func shorten(s string, max int) string {
 			break
 		}
 	}
-	out := strings.TrimRightFunc(string(keep[:cut]), func(r rune) bool {
+	out := strings.TrimRightFunc(string(runes[:cut]), func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsPunct(r)
 	})
 	if out == "" {
-		out = string(keep)
+		out = string(runes[:cut])
 	}
 	return out + "…"
 }
+
+// clusterStart moves a cut at runes[i] back to where the character it
+// falls in starts, so that what is kept never ends in half of one: an
+// emoji with its skin tone or variation selector, a family or profession
+// joined by zero-width joiners, a flag (two regional indicators), a keycap,
+// a subdivision flag's tags, or a letter with combining marks. WhatsApp
+// would show the half as a broken symbol.
+func clusterStart(runes []rune, i int) int {
+	start := i
+	for i > 0 && i < len(runes) && (extendsCluster(runes[i]) || runes[i-1] == '\u200d') {
+		i--
+	}
+	if i > 0 && i < len(runes) && isRegionalIndicator(runes[i]) {
+		// Flags pair regional indicators from the start of their run.
+		j := i
+		for j > 0 && isRegionalIndicator(runes[j-1]) {
+			j--
+		}
+		if (i-j)%2 == 1 {
+			i--
+		}
+	}
+	if i == 0 {
+		return start // one character longer than the limit: cut it anyway
+	}
+	return i
+}
+
+// extendsCluster reports whether r belongs to the character before it.
+func extendsCluster(r rune) bool {
+	switch {
+	case r == '\u200d', r == '\u20e3': // zero-width joiner, keycap
+		return true
+	case r >= 0xfe00 && r <= 0xfe0f, r >= 0xe0100 && r <= 0xe01ef: // variation selectors
+		return true
+	case r >= 0x1f3fb && r <= 0x1f3ff: // skin tones
+		return true
+	case r >= 0xe0020 && r <= 0xe007f: // tags (subdivision flags)
+		return true
+	}
+	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc)
+}
+
+func isRegionalIndicator(r rune) bool { return r >= 0x1f1e6 && r <= 0x1f1ff }

@@ -85,3 +85,38 @@ func TestFitKeepsButtonTitlesApart(t *testing.T) {
 		}
 	}
 }
+
+// Shortening never leaves half of a character drawn from several code
+// points, which WhatsApp shows as a broken symbol.
+func TestShortenKeepsEmojiWhole(t *testing.T) {
+	family := "👨\u200d👩\u200d👧\u200d👦"
+	for _, tc := range []struct {
+		name, in string
+		max      int
+		want     string
+	}{
+		{"flag pair", "🇮🇩🇲🇾🇸🇬🇹🇭", 4, "🇮🇩…"},
+		{"flag pair, whole", "🇮🇩🇲🇾🇸🇬🇹🇭", 5, "🇮🇩🇲🇾…"},
+		{"joined family", "Paket " + family + " hemat", 9, "Paket…"},
+		{"skin tone", "Oke👍🏽👍🏽👍🏽", 5, "Oke…"},
+		{"skin tone, whole", "Oke👍🏽👍🏽👍🏽", 6, "Oke👍🏽…"},
+		{"keycap", "Pilih 1️⃣2️⃣3️⃣", 9, "Pilih…"},
+		{"keycap, whole", "Pilih 1️⃣2️⃣3️⃣", 10, "Pilih 1️⃣…"},
+		{"combining accent", "Cafe\u0301e\u0301e\u0301", 6, "Cafe\u0301…"},
+		{"leading spaces", "      Pesan sekarang juga kak", 20, "Pesan sekarang juga…"},
+		{"fits once trimmed", "   Pesan", 6, "Pesan"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := shorten(tc.in, tc.max)
+			if got != tc.want {
+				t.Errorf("shorten(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+			}
+			if n := utf8.RuneCountInString(got); n > tc.max {
+				t.Errorf("%d code points, over %d", n, tc.max)
+			}
+		})
+	}
+	if got := shortenMiddle("🇮🇩🇮🇩🇮🇩🇮🇩🇮🇩🇮🇩", 6); got != "🇮🇩…🇮🇩" {
+		t.Errorf("shortenMiddle split a flag: %q", got)
+	}
+}
