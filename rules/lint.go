@@ -98,6 +98,11 @@ func covers(a, b *When, ma, mb int) bool {
 	if ma&cTypes != 0 && !subsetStr(b.Types, a.Types) {
 		return false
 	}
+	if ma&cTypes == 0 && (contains(b.Types, "reaction") || contains(b.Types, "system")) {
+		// Reactions and system messages are answered only by a rule that
+		// names their type: a rule without `type` does not take them.
+		return false
+	}
 	if ma&cStates != 0 && !subsetStr(b.States, a.States) {
 		return false
 	}
