@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -151,6 +152,8 @@ func (t *Template) Render(env *Env) (string, error) {
 		case nil:
 		case string: // the usual value (a name, a field); fmt would box and pool
 			b.WriteString(v)
+		case float64: // digits, never e-notation: "Rp 1350000", not "Rp 1.35e+06"
+			b.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
 		default:
 			fmt.Fprint(&b, v)
 		}
