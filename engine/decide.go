@@ -52,6 +52,9 @@ type Decision struct {
 	Expired bool
 	// Notes are shortened fields and runtime template or expression errors.
 	Notes []string
+	// Errors are the runtime errors of the answering rule's actions (a
+	// reply dropped, a session value not set); each is also in Notes.
+	Errors []string
 }
 
 // Matched reports whether a rule answered.
@@ -175,6 +178,7 @@ func (b *Bot) decide(in *Inbound, conv Conversation, now time.Time, ex *Explanat
 			v, err := a.Value.Render(&m.env)
 			if err != nil {
 				m.note("rule %s: set %s: %v", r.ID, a.Key, err)
+				d.Errors = append(d.Errors, m.notes[len(m.notes)-1])
 				continue
 			}
 			session[a.Key] = v
@@ -202,6 +206,7 @@ func (b *Bot) decide(in *Inbound, conv Conversation, now time.Time, ex *Explanat
 		rep, err := msg.Render(&m.env)
 		if err != nil {
 			m.note("rule %s: reply %d dropped: %v", r.ID, i+1, err)
+			d.Errors = append(d.Errors, m.notes[len(m.notes)-1])
 			continue
 		}
 		for _, n := range fitReply(&rep) {

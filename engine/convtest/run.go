@@ -74,6 +74,13 @@ func RunTest(bot *engine.Bot, t *Test) Result {
 			res.Failure = f
 			return res
 		}
+		if len(d.Errors) > 0 {
+			// The expectations hold, but the server would log this error
+			// and send less than the rule says: the rule is broken.
+			msg, _, _ := strings.Cut(d.Errors[0], "\n")
+			res.Failure = &Failure{Pos: st.Pos, Step: i + 1, Msg: msg}
+			return res
+		}
 	}
 	return res
 }
