@@ -486,6 +486,17 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
+// noTemplate reports (and returns true) when a key that takes a plain name
+// is written with `{{ … }}`, which only the text of messages and `set`
+// fill in.
+func (l *loader) noTemplate(n *yaml.Node, name string) bool {
+	if !strings.Contains(n.Value, "{{") {
+		return false
+	}
+	l.errorf(l.pos(n), "`%s` takes a plain name: `{{ … }}` is not filled in here", name)
+	return true
+}
+
 // str returns a scalar's text; name is the key, for messages.
 func (l *loader) str(n *yaml.Node, name string) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
@@ -699,6 +710,7 @@ func (l *loader) rule(n *yaml.Node) {
 	}
 	if v := m.get("goto"); v != nil {
 		if s, ok := l.str(v, "goto"); ok {
+			l.noTemplate(v, "goto")
 			r.Goto = &s
 			info.gotoPos = l.pos(v)
 		}
@@ -802,6 +814,7 @@ func (l *loader) when(n *yaml.Node, w *When, ctx *ruleCtx) {
 		var out []Glob
 		for _, it := range l.strings(v, key) {
 			switch {
+			case l.noTemplate(it, key):
 			case it.Value == "":
 				l.errorf(l.pos(it), "`%s` id is empty", key)
 			case !strings.Contains(it.Value, "*") && utf8.RuneCountInString(it.Value) > max:
@@ -831,6 +844,7 @@ func (l *loader) when(n *yaml.Node, w *When, ctx *ruleCtx) {
 	if v := m.get("state"); v != nil {
 		w.States = []string{}
 		for _, it := range l.strings(v, "state") {
+			l.noTemplate(it, "state")
 			w.States = append(w.States, it.Value)
 		}
 		w.StatesPos = kpos("state")
