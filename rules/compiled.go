@@ -152,13 +152,20 @@ func (t *Template) Render(env *Env) (string, error) {
 		case nil:
 		case string: // the usual value (a name, a field); fmt would box and pool
 			b.WriteString(v)
-		case float64: // digits, never e-notation: "Rp 1350000", not "Rp 1.35e+06"
-			b.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
 		default:
-			fmt.Fprint(&b, v)
+			b.WriteString(formatValue(v))
 		}
 	}
 	return b.String(), nil
+}
+
+// formatValue is how a template renders a value: floats as digits, never
+// in e-notation ("Rp 1350000", not "Rp 1.35e+06"), the rest as fmt does.
+func formatValue(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 // literalLen is the number of code points in the template's literal parts:

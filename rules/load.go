@@ -654,6 +654,11 @@ func (l *loader) vars(n *yaml.Node) {
 			continue
 		}
 		l.set.Vars[kn.Value] = v
+		if vn := deref(vn); vn.Kind == yaml.ScalarNode && vn.Style == 0 && (vn.Tag == "!!int" || vn.Tag == "!!float") && !strings.Contains(vn.Value, "_") {
+			if got := formatValue(v); got != vn.Value {
+				l.warnf(l.pos(vn), "`vars.%s` is read as the number %s, not %s as written; quote it (%q) to keep it as written", kn.Value, got, vn.Value, vn.Value)
+			}
+		}
 	}
 }
 
