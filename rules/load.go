@@ -249,7 +249,10 @@ func (l *loader) loadFile(data []byte) {
 		return
 	}
 	if v := m.get("version"); v != nil {
-		if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || v.Value != "1" {
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!str" && strings.TrimSpace(v.Value) == "1":
+			l.errorf(l.pos(v), "`version` is the number 1: write `version: 1`, without quotes")
+		case v.Kind != yaml.ScalarNode || v.Tag != "!!int" || v.Value != "1":
 			l.errorf(l.pos(v), "unsupported version %s; this balas reads `version: 1`", quoteNode(v))
 		}
 	}
