@@ -614,6 +614,10 @@ func (l *loader) settings(n *yaml.Node) {
 			if !ok {
 				continue
 			}
+			if strings.EqualFold(strings.TrimSpace(s), "local") {
+				l.errorf(l.pos(v), "time zone `%s` is the zone of the machine balas runs on, which differs between your computer and the server; write an IANA name like Asia/Jakarta", s)
+				continue
+			}
 			loc, err := loadLocation(s)
 			if err != nil {
 				l.errorf(l.pos(v), "unknown time zone `%s` (write an IANA name like Asia/Jakarta or UTC)", s)
