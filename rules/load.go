@@ -500,6 +500,20 @@ func (l *loader) noTemplate(n *yaml.Node, name string) bool {
 	return true
 }
 
+// unquotedTemplate reports (and returns true) when n is `{{ … }}` written
+// without quotes, which YAML reads as a mapping inside a mapping.
+func (l *loader) unquotedTemplate(n *yaml.Node) bool {
+	if n.Kind != yaml.MappingNode || n.Style&yaml.FlowStyle == 0 || len(n.Content) != 2 {
+		return false
+	}
+	k := n.Content[0]
+	if k.Kind != yaml.MappingNode || k.Style&yaml.FlowStyle == 0 || !isNull(n.Content[1]) {
+		return false
+	}
+	l.errorf(l.pos(n), "a value that starts with `{{` must be quoted: write \"{{ … }}\" in double quotes")
+	return true
+}
+
 // str returns a scalar's text; name is the key, for messages.
 func (l *loader) str(n *yaml.Node, name string) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
@@ -926,6 +940,9 @@ func (l *loader) checkRefs(ce *compiled, p Pos, ctx *ruleCtx, where string) {
 // label names the value in messages. It returns nil after an error.
 func (l *loader) template(n *yaml.Node, label string, max int, ctx *ruleCtx) *Template {
 	n = deref(n)
+	if l.unquotedTemplate(n) {
+		return nil
+	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		l.errorf(l.pos(n), "`%s` must be a string, got %s", label, describe(n))
 		return nil
@@ -1111,6 +1128,9 @@ func (l *loader) assignments(n *yaml.Node, ctx *ruleCtx) []*Assignment {
 			continue
 		}
 		seen[kn.Value] = kn.Line
+		if l.unquotedTemplate(vn) {
+			continue
+		}
 		if vn.Kind != yaml.ScalarNode {
 			l.errorf(l.pos(vn), "`set.%s` must be a string (templates allowed), got %s", kn.Value, describe(vn))
 			continue

@@ -21,6 +21,9 @@ func (l *loader) reply(n *yaml.Node, ctx *ruleCtx) []*Message {
 		}
 		return nil
 	case yaml.MappingNode:
+		if l.unquotedTemplate(n) {
+			return nil
+		}
 		if m := l.message(n, ctx); m != nil {
 			return []*Message{m}
 		}
@@ -37,6 +40,7 @@ func (l *loader) reply(n *yaml.Node, ctx *ruleCtx) []*Message {
 			switch {
 			case it.Kind == yaml.ScalarNode && it.Tag != "!!null":
 				m = l.textString(it, ctx)
+			case l.unquotedTemplate(it):
 			case it.Kind == yaml.MappingNode:
 				m = l.message(it, ctx)
 			default:
