@@ -232,6 +232,12 @@ func (l *loader) loadFile(data []byte) {
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
+		if strings.Contains(msg, "tab character") {
+			if tp, ok := indentTab(data, p.Line); ok {
+				l.errorf(Pos{File: l.file, Line: tp.Line, Col: tp.Col}, "a tab in the indentation: YAML indents with spaces only; replace the tab with spaces")
+				return
+			}
+		}
 		l.errorf(p, "invalid YAML: %s", msg)
 		return
 	}
@@ -271,6 +277,25 @@ func (l *loader) loadFile(data []byte) {
 			}
 		}
 	}
+}
+
+// indentTab finds the first tab in the indentation of a line at or after
+// line from (yaml.v3 names a line at or before the tab's).
+func indentTab(data []byte, from int) (Pos, bool) {
+	for i, line := range strings.Split(string(data), "\n") {
+		if i+1 < from {
+			continue
+		}
+		for col, c := range line {
+			if c == '\t' {
+				return Pos{Line: i + 1, Col: col + 1}, true
+			}
+			if c != ' ' {
+				break
+			}
+		}
+	}
+	return Pos{}, false
 }
 
 // decodeYAML decodes one YAML document; a second document is an error.
