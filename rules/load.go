@@ -80,6 +80,9 @@ func ruleFiles(path string) ([]string, error) {
 		return nil, err
 	}
 	if !st.IsDir() {
+		if base := filepath.Base(path); strings.HasSuffix(base, "_test.yaml") || strings.HasSuffix(base, "_test.yml") {
+			return nil, errors.New("is a conversation test file, not rules: check the rules file or folder beside it (balas test runs the tests)")
+		}
 		return []string{path}, nil
 	}
 	entries, err := os.ReadDir(path)
