@@ -828,7 +828,7 @@ func (l *loader) when(n *yaml.Node, w *When, ctx *ruleCtx) {
 		for _, it := range l.strings(v, key) {
 			s := Normalize(it.Value)
 			if s == "" {
-				l.errorf(l.pos(it), "%s `%s` has no letters or digits, so it can never match", strings.TrimSuffix(key, "s"), it.Value)
+				l.errorf(l.pos(it), "%s `%s` has no letters or digits, so it can never match; match emoji and symbols with `regex` instead, e.g. regex: '%s'", strings.TrimSuffix(key, "s"), it.Value, regexp.QuoteMeta(strings.TrimSpace(it.Value)))
 				continue
 			}
 			out = append(out, s)

@@ -242,7 +242,7 @@ func TestLoadErrors(t *testing.T) {
 		{"handoff bad", map[string]string{"r.yaml": head + "  - id: a\n    handoff: 0s\n"},
 			[]string{"r.yaml:4:14: `handoff` must be longer than 0"}},
 		{"keyword empty after normalising", map[string]string{"r.yaml": head + "  - id: a\n    when: {keywords: ['!!!']}\n    reply: hi\n"},
-			[]string{"r.yaml:4:23: keyword `!!!` has no letters or digits, so it can never match"}},
+			[]string{"r.yaml:4:23: keyword `!!!` has no letters or digits, so it can never match; match emoji and symbols with `regex` instead, e.g. regex: '!!!'"}},
 		{"set value not string", map[string]string{"r.yaml": head + "  - id: a\n    set: {product: [a]}\n"},
 			[]string{"r.yaml:4:20: `set.product` must be a string (templates allowed), got a list"}},
 		{"collects all problems", map[string]string{"r.yaml": head + "  - id: a\n    when: {keyword: x, type: txt}\n    reply: '{{ nope }}'\n"},
