@@ -125,6 +125,7 @@ type loader struct {
 	src   []byte // the file being loaded (posIn)
 
 	hashBuf []byte // reused to hash each rule's YAML
+	nErrors int    // error diagnostics so far
 
 	settingsSeen map[string]Pos
 	varsSeen     map[string]Pos
@@ -145,8 +146,10 @@ type varRef struct {
 
 // ruleInfo is what the lints need to know about a rule beyond Rule.
 type ruleInfo struct {
-	// badWhen is true when `when` had errors: what it meant to match is
-	// not known, so lint neither warns about it nor because of it.
+	// badWhen is true when the rule's keys or its `when` had errors (an
+	// unknown key may be a condition written outside `when`): what it
+	// meant to match is not known, so lint neither warns about it nor
+	// because of it.
 	badWhen    bool
 	keywordPos []Pos // parallel to When.Keywords
 	buttons    []idAt
@@ -199,17 +202,7 @@ func (l *loader) pos(n *yaml.Node) Pos {
 
 func (l *loader) errorf(p Pos, format string, args ...any) {
 	l.diags = append(l.diags, Diagnostic{Pos: p, Severity: Error, Message: fmt.Sprintf(format, args...)})
-}
-
-// errorCount is the number of errors reported so far.
-func (l *loader) errorCount() int {
-	n := 0
-	for _, d := range l.diags {
-		if d.Severity == Error {
-			n++
-		}
-	}
-	return n
+	l.nErrors++
 }
 
 func (l *loader) warnf(p Pos, format string, args ...any) {
@@ -722,6 +715,7 @@ func decodeValue(n *yaml.Node, v *any) (err error) {
 
 // rule loads one rule.
 func (l *loader) rule(n *yaml.Node) {
+	errs := l.nErrors
 	m := l.mapping(n, "rule")
 	if m == nil {
 		return
@@ -752,10 +746,9 @@ func (l *loader) rule(n *yaml.Node) {
 		if r.Fallback {
 			l.errorf(l.pos(m.keys["when"]), "a fallback rule cannot have `when`: fallbacks answer, in order, only when no other rule matched")
 		}
-		before := l.errorCount()
 		l.when(v, &r.When, ctx)
-		info.badWhen = l.errorCount() > before
 	}
+	info.badWhen = l.nErrors > errs
 	if v := m.get("reply"); v != nil {
 		r.Reply = l.reply(v, ctx)
 	}

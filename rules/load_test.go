@@ -391,6 +391,9 @@ func TestLoadRefusesEmptyRequiredText(t *testing.T) {
 		{"row title", `reply: {list: {body: b, button: B, sections: [{rows: [{id: r, title: ""}]}]}}`, "t.yaml:5:74: `title` is empty"},
 		{"cta display_text", `reply: {cta_url: {body: b, display_text: "", url: "https://a.id"}}`, "t.yaml:5:46: `display_text` is empty"},
 		{"location_request", `reply: {location_request: ""}`, "t.yaml:5:31: `location_request` is empty"},
+		{"blank text", `reply: "   "`, "t.yaml:5:12: `text` is empty; WhatsApp refuses a message without it (to send nothing, leave out `reply`)"},
+		{"text in a list", `reply: [ok, ""]`, "t.yaml:5:17: `text` is empty"},
+		{"template name", `reply: {template: {name: "", language: id}}`, "t.yaml:5:30: `name` is empty"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -408,6 +411,194 @@ func TestLoadRefusesEmptyRequiredText(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("diagnostics %q, want one starting %q", got, c.want)
+			}
+		})
+	}
+}
+
+// Shop owners want to answer a 👍 or 🙏: the error must say how (regex),
+// not only that the keyword can never match.
+func TestEmojiKeywordSaysHow(t *testing.T) {
+	for _, key := range []string{"keywords", "exact"} {
+		t.Run(key, func(t *testing.T) {
+			src := "version: 1\nrules:\n  - id: a\n    when: {" + key + ": [\"👍\"]}\n    reply: sip\n"
+			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": src}))
+			want := "match emoji and symbols with `regex` instead, e.g. regex: '👍'"
+			if len(got) != 1 || !strings.HasSuffix(got[0], want) {
+				t.Errorf("got %q\nwant …%s", got, want)
+			}
+		})
+	}
+}
+
+// The contract says every `{{ … }}` in a string is an expression compiled
+// and checked when the rules load. In the keys that take a plain name it
+// was silently kept as text: `goto: "{{ session.next }}"` moved the
+// conversation to a state literally named "{{ session.next }}".
+func TestTemplatesOutsideTemplateFieldsRefused(t *testing.T) {
+	const head = "version: 1\nrules:\n"
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"goto", head + "  - id: a\n    when: {keywords: [a]}\n    goto: \"{{ session.next }}\"\n",
+			[]string{"r.yaml:5:11: `goto` takes a plain name: `{{ … }}` is not filled in here"}},
+		{"when.button", head + "  - id: a\n    when: {button: \"{{ session.btn }}\"}\n    reply: x\n",
+			[]string{"r.yaml:4:20: `button` takes a plain name: `{{ … }}` is not filled in here"}},
+		{"when.state", head + "  - id: a\n    when: {state: [x, \"{{ state }}\"]}\n    reply: x\n",
+			[]string{"r.yaml:4:23: `state` takes a plain name: `{{ … }}` is not filled in here"}},
+		{"when.list", head + "  - id: a\n    when: {list: \"p_{{ vars.x }}\"}\n    reply: x\n",
+			[]string{"r.yaml:4:18: `list` takes a plain name: `{{ … }}` is not filled in here"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
+			var errs []string
+			for _, g := range got {
+				if !strings.Contains(g, ": warning: ") {
+					errs = append(errs, g)
+				}
+			}
+			if strings.Join(errs, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// A tab in the indentation is the commonest slip of people who write YAML in
+// a plain editor. yaml.v3 names a line before the tab's (the start of the
+// construct it was reading), at column 1; the author must be sent to the
+// tab itself and told to use spaces.
+func TestTabIndentationPosition(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"tab before a key", "version: 1\nrules:\n  - id: sapa\n\twhen: {keywords: [halo]}\n    reply: hai\n",
+			[]string{"r.yaml:4:1: a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"}},
+		{"tab after spaces, later rule", "version: 1\nrules:\n  - id: a\n    when: {keywords: [halo]}\n    reply: hai\n  - id: b\n  \treply: x\n",
+			[]string{"r.yaml:7:3: a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// `balas check shop_test.yaml` read the conversation tests as rules and
+// said "unknown key `tests`" and "`version: 1` is missing".
+func TestLoadATestFileSaysSo(t *testing.T) {
+	dir := writeRules(t, map[string]string{
+		"shop.yaml":      "version: 1\nrules: []\n",
+		"shop_test.yaml": "tests: []\n",
+	})
+	_, diags, err := Load(filepath.Join(dir, "shop_test.yaml"))
+	if err == nil || len(diags) != 1 {
+		t.Fatalf("err %v, diags %v", err, diags)
+	}
+	want := "is a conversation test file, not rules: check the rules file or folder beside it (balas test runs the tests)"
+	if !strings.Contains(diags[0].String(), want) {
+		t.Errorf("got %s\nwant …%s", diags[0], want)
+	}
+}
+
+// `timezone: Local` depends on the machine: refused.
+func TestTimezoneLocalRefused(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		// Local is the machine's zone: `balas test` on a laptop in WIB and
+		// the server in UTC would answer differently.
+		{"timezone Local", "version: 1\nsettings: {timezone: Local}\nrules: []\n",
+			[]string{"r.yaml:2:22: time zone `Local` is the zone of the machine balas runs on, which differs between your computer and the server; write an IANA name like Asia/Jakarta"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// An unquoted `{{ … }}` must be told to add quotes.
+func TestUnquotedTemplateMessage(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		// `reply: {{ contact.name }}` is a YAML mapping inside a mapping.
+		{"unquoted template", "version: 1\nrules:\n  - id: a\n    when: {keywords: [a]}\n    reply: {{ contact.name }}\n",
+			[]string{"r.yaml:5:12: a value that starts with `{{` must be quoted: write \"{{ … }}\" in double quotes"}},
+		{"unquoted template in set", "version: 1\nrules:\n  - id: a\n    when: {keywords: [a]}\n    set: {nama: {{ contact.name }}}\n    reply: ok\n",
+			[]string{"r.yaml:5:17: a value that starts with `{{` must be quoted: write \"{{ … }}\" in double quotes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// A phone number or an account number written without quotes under `vars`
+// is read by YAML as a number and loses what makes it one: `0812345`
+// rendered "812345", `+62812…` lost its +, a 22-digit account number came
+// out as 1.2345678901234568e+21. balas check said nothing.
+func TestVarsNumbersThatChangeWarned(t *testing.T) {
+	tests := []struct {
+		name, vars string
+		want       []string
+	}{
+		{"leading zero", "nomor: 0812345", []string{"r.yaml:2:15: warning: `vars.nomor` is read as the number 812345, not 0812345 as written; quote it (\"0812345\") to keep it as written"}},
+		{"plus sign", "hp: +6281234567890", []string{"r.yaml:2:12: warning: `vars.hp` is read as the number 6281234567890, not +6281234567890 as written; quote it (\"+6281234567890\") to keep it as written"}},
+		{"long account number", "rek: 1234567890123456789012", []string{"r.yaml:2:13: warning: `vars.rek` is read as the number 1234567890123456800000, not 1234567890123456789012 as written; quote it (\"1234567890123456789012\") to keep it as written"}},
+		{"plain numbers are fine", "harga: 15000\n  diskon: 0.1\n  besar: 1500000000", nil},
+		{"quoted is fine", "nomor: \"0812345\"", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "version: 1\nvars: {x: 1}\nrules: []\n"
+			src = strings.Replace(src, "vars: {x: 1}", "vars:\n  "+tt.vars, 1)
+			src = strings.Replace(src, "vars:\n  ", "vars: {", 1)
+			src = strings.Replace(src, "\nrules:", "}\nrules:", 1)
+			src = strings.ReplaceAll(src, "\n  ", ", ")
+			got, _, err := loadDiags(t, writeRules(t, map[string]string{"r.yaml": src}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("%s\ngot:\n%s\nwant:\n%s", src, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// `version: "1"` must be told to drop the quotes.
+func TestQuotedVersionMessage(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		// "unsupported version `1`; this balas reads `version: 1`" left the
+		// author staring at the same text.
+		{"quoted version", "version: \"1\"\nrules: []\n",
+			[]string{"r.yaml:1:10: `version` is the number 1: write `version: 1`, without quotes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
 	}

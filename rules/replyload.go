@@ -73,7 +73,11 @@ func (l *loader) nonEmpty(t *Template, label string) bool {
 	if t == nil || !t.Static() || strings.TrimSpace(t.Source) != "" {
 		return true
 	}
-	l.errorf(t.Pos, "`%s` is empty; WhatsApp refuses a message without it", label)
+	hint := ""
+	if label == "text" {
+		hint = " (to send nothing, leave out `reply`)"
+	}
+	l.errorf(t.Pos, "`%s` is empty; WhatsApp refuses a message without it%s", label, hint)
 	return false
 }
 
