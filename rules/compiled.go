@@ -273,13 +273,21 @@ func compileSafe(src string, opts []expr.Option) (p *vm.Program, err error) {
 	return expr.Compile(src, opts...)
 }
 
-// cleanExprErr drops expr's multi-line snippet and keeps the message.
+// cleanExprErr drops expr's multi-line snippet and keeps the message,
+// with a hint where rule authors commonly trip.
 func cleanExprErr(err error) error {
 	var fe *file.Error
-	if errors.As(err, &fe) {
-		return errors.New(fe.Message)
+	if !errors.As(err, &fe) {
+		return err
 	}
-	return err
+	msg := fe.Message
+	switch {
+	case strings.Contains(msg, "time.Weekday"):
+		msg += `; compare int(now.Weekday()) with 0 to 6 (0 is Sunday), or now.Weekday().String() with "Sunday"`
+	case strings.Contains(msg, "time.Month"):
+		msg += `; compare int(now.Month()) with 1 to 12, or now.Month().String() with "December"`
+	}
+	return errors.New(msg)
 }
 
 // refVisitor records vars.NAME and match.NAME references.

@@ -603,3 +603,23 @@ func TestQuotedVersionMessage(t *testing.T) {
 		})
 	}
 }
+
+// Comparing now's weekday or month with a number or a name fails type
+// checking in expr; the error says how to write it.
+func TestExprWeekdayHint(t *testing.T) {
+	for _, tc := range []struct{ expr, want string }{
+		{"now.Weekday() == 0", "compare int(now.Weekday()) with 0 to 6 (0 is Sunday)"},
+		{`now.Weekday() == "Sunday"`, `or now.Weekday().String() with "Sunday"`},
+		{"now.Month() == 12", "compare int(now.Month()) with 1 to 12"},
+	} {
+		src := "version: 1\nrules:\n  - id: r\n    when: {expr: '" + tc.expr + "'}\n    reply: x\n"
+		got, _, err := loadDiags(t, writeRules(t, map[string]string{"r.yaml": src}))
+		if err == nil || len(got) == 0 || !strings.Contains(got[0], tc.want) {
+			t.Errorf("%s: %q, want an error saying %q", tc.expr, got, tc.want)
+		}
+	}
+	ok := "version: 1\nrules:\n  - id: r\n    when: {expr: 'int(now.Weekday()) == 0 && now.Month().String() == \"December\"'}\n    reply: x\n"
+	if got, _, err := loadDiags(t, writeRules(t, map[string]string{"r.yaml": ok})); err != nil {
+		t.Errorf("the hinted forms do not load: %v %q", err, got)
+	}
+}
