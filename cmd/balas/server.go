@@ -22,6 +22,10 @@ import (
 // maxWebhookBody is Meta's documented maximum webhook payload (3 MB).
 const maxWebhookBody = 3 << 20
 
+// maxPooledBody is the largest body buffer kept for reuse, and the most a
+// request's announced Content-Length reserves before its bytes arrive.
+const maxPooledBody = 64 << 10
+
 // intake durably stores a webhook body; nil means it survives a crash. A
 // body that is not a JSON object is refused with engine.ErrNotJSONObject.
 type intake interface {
@@ -115,14 +119,20 @@ func (s *server) receiveBody(ctx context.Context, w http.ResponseWriter, r *http
 		buf = new(bytes.Buffer)
 	}
 	defer func() {
-		if buf.Cap() <= 64<<10 {
+		if buf.Cap() <= maxPooledBody {
 			buf.Reset()
 			s.bufs.Put(buf)
 		}
 	}()
 	buf.Reset()
-	if n := r.ContentLength; n > 0 && n <= maxWebhookBody {
-		buf.Grow(int(n))
+	if r.ContentLength > maxWebhookBody {
+		return http.StatusRequestEntityTooLarge, "payload larger than 3 MiB"
+	}
+	// The announced length sizes the buffer only up to what a pooled buffer
+	// holds: the signature is checked after the body is read, so anyone can
+	// announce 3 MiB and send nothing; memory must follow the bytes received.
+	if n := r.ContentLength; n > 0 {
+		buf.Grow(int(min(n, maxPooledBody)))
 	}
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxWebhookBody)); err != nil {
 		var tooBig *http.MaxBytesError
