@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 )
@@ -72,9 +73,13 @@ type Event struct {
 
 // Decode parses a webhook body into a Delivery. It accepts messages without
 // "from", messages whose type object is missing, unknown message types and
-// unknown fields. It fails only when body is not a JSON object or when an
-// entry, change or messages value does not have the JSON types the Cloud API
-// defines; the error names the path, e.g. "entry[0].changes[1].value: ...".
+// unknown fields. A message or status object with a member of another JSON
+// type than the Cloud API defines is kept, with that member read leniently
+// or left zero (see salvage; Raw holds it as received), so that it does not
+// cost the rest of the delivery. Decode fails only when body is not a JSON
+// object or when an entry, change or messages value (or one of its messages
+// or statuses) does not have the JSON type the Cloud API defines; the error
+// names the path, e.g. "entry[0].changes[1].value: ...".
 func Decode(body []byte) (*Delivery, error) {
 	if !isObject(body) {
 		return nil, errNotObject
@@ -261,7 +266,7 @@ func decodeMessagesValue(b []byte) (v *MessagesValue, sub string, err error) {
 			continue
 		}
 		var m Message
-		if err := json.Unmarshal(rm, &m); err != nil {
+		if err := json.Unmarshal(rm, &m); err != nil && !salvage(rm, reflect.ValueOf(&m).Elem()) {
 			return nil, ".messages[" + strconv.Itoa(k) + "]", err
 		}
 		m.Raw = rm
@@ -275,7 +280,7 @@ func decodeMessagesValue(b []byte) (v *MessagesValue, sub string, err error) {
 			continue
 		}
 		var s Status
-		if err := json.Unmarshal(rs, &s); err != nil {
+		if err := json.Unmarshal(rs, &s); err != nil && !salvage(rs, reflect.ValueOf(&s).Elem()) {
 			return nil, ".statuses[" + strconv.Itoa(k) + "]", err
 		}
 		s.Raw = rs

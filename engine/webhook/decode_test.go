@@ -487,7 +487,7 @@ func TestPayloadTypes(t *testing.T) {
 	if q.Entry[0].Time != 1789372800 {
 		t.Errorf("Entry.Time = %d", q.Entry[0].Time)
 	}
-	err := json.Unmarshal([]byte(`{"messages":[{"id":"a"},{"text":7}]}`), &v)
+	err := json.Unmarshal([]byte(`{"messages":[{"id":"a"},7]}`), &v)
 	if err == nil || !strings.HasPrefix(err.Error(), "messages[1]: ") {
 		t.Errorf("err = %v", err)
 	}
@@ -585,6 +585,44 @@ func TestDecodeTolerant(t *testing.T) {
 			t.Errorf("Delivery = %+v", d)
 		}
 	})
+	t.Run("members of another JSON type do not sink the delivery", func(t *testing.T) {
+		d, err := Decode(envelope(`{"metadata":{"phone_number_id":"9"},"messages":[
+			{"from":"1","id":"a","timestamp":"5","type":"text","text":{"body":"halo"}},
+			{"from":62811,"id":"b","timestamp":1789365600,"type":"text","text":{"body":5},"context":"x"},
+			{"from":"3","id":"c","type":"location","location":{"latitude":"-7.80","longitude":110.36,"name":7}},
+			{"from":"4","id":"d","type":"order","order":{"catalog_id":"k","product_items":[{"product_retailer_id":"p","quantity":"two"}]}},
+			{"from":"5","id":"e","type":"system","identity":{"acknowledged":true,"created_timestamp":1602532300000,"hash":"h"}},
+			{"from":"6","id":"f","type":"text","text":"hi"}],
+			"statuses":[{"id":"s","status":"failed","timestamp":1789365600,"errors":[{"code":"131047","title":"Re-engagement"}]}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Messages) != 6 || len(d.Statuses) != 1 {
+			t.Fatalf("%d messages, %d statuses; want 6 and 1", len(d.Messages), len(d.Statuses))
+		}
+		if m := d.Messages[0]; m.ID != "a" || m.TypedText() != "halo" {
+			t.Errorf("well-formed message = %+v", m.Message)
+		}
+		if m := d.Messages[1]; m.From != "62811" || m.Timestamp != "1789365600" || m.TypedText() != "5" || m.Context != nil ||
+			!strings.Contains(string(m.Raw), `"context":"x"`) {
+			t.Errorf("numbers for strings = %+v", m.Message)
+		}
+		if l := d.Messages[2].Location; l == nil || l.Latitude != -7.8 || l.Longitude != 110.36 || l.Name != "7" {
+			t.Errorf("Location = %+v", l)
+		}
+		if o := d.Messages[3].Order; o == nil || len(o.ProductItems) != 1 || o.ProductItems[0].ProductRetailerID != "p" || o.ProductItems[0].Quantity != 0 {
+			t.Errorf("Order = %+v", o)
+		}
+		if id := d.Messages[4].Identity; id == nil || !id.Acknowledged || id.CreatedTimestamp != "1602532300000" || id.Hash != "h" {
+			t.Errorf("Identity = %+v", id)
+		}
+		if m := d.Messages[5]; m.ID != "f" || m.Text != nil {
+			t.Errorf("text as a string = %+v", m.Message)
+		}
+		if s := d.Statuses[0]; s.ID != "s" || s.Timestamp != "1789365600" || len(s.Errors) != 1 || s.Errors[0].Code != 131047 || s.Errors[0].Title != "Re-engagement" {
+			t.Errorf("status = %+v", s.Status)
+		}
+	})
 	t.Run("bad time and status", func(t *testing.T) {
 		d, err := Decode(envelope(`{"statuses":[{"id":"s","status":"sent","timestamp":"soon"}]}`))
 		if err != nil {
@@ -610,9 +648,9 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"entry":[{},{"changes":[{"field":"messages","value":{}},"x"]}]}`, "entry[1].changes[1]: "},
 		{`{"entry":[{"changes":[{"field":"messages","value":{}},{"field":"messages","value":"x"}]}]}`, "entry[0].changes[1].value: "},
 		{`{"entry":[{"changes":[{"field":"messages","value":{"contacts":{}}}]}]}`, "entry[0].changes[0].value: "},
-		{`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{},{"text":"hi"}]}}]}]}`, "entry[0].changes[0].value.messages[1]: "},
+		{`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{},"hi"]}}]}]}`, "entry[0].changes[0].value.messages[1]: "},
 		{`{"entry":[{"changes":[{"field":"messages","value":{"statuses":[7]}}]}]}`, "entry[0].changes[0].value.statuses[0]: "},
-		{`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"order":{"product_items":[{"quantity":"two"}]}}]}}]}]}`, "entry[0].changes[0].value.messages[0]: "},
+		{`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"a"},[{"id":"b"}]]}}]}]}`, "entry[0].changes[0].value.messages[1]: "},
 	}
 	for _, c := range cases {
 		d, err := Decode([]byte(c.body))
