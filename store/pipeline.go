@@ -98,11 +98,15 @@ func (tx *Tx) InsertInbound(r engine.InboundRecord) (bool, error) {
 		payload = []byte("{}")
 	}
 	now := tx.now.UnixMilli()
+	var ts int64 // 0: Meta's timestamp was missing or not a number
+	if !r.Timestamp.IsZero() {
+		ts = r.Timestamp.Unix()
+	}
 	res, err := tx.Exec(`INSERT INTO messages (direction, dedupe_key, wamid, conversation_id, inbox_id, type, text, rule, outcome,
 		payload, timestamp, created_at, updated_at) VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (dedupe_key) DO NOTHING`,
 		r.DedupeKey, r.Wamid, r.ConversationID, r.InboxID, r.Type, r.Text, r.Rule, r.Outcome,
-		string(payload), r.Timestamp.Unix(), now, now)
+		string(payload), ts, now, now)
 	if err != nil {
 		return false, fmt.Errorf("store message %s: %w", r.Wamid, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,5 +128,80 @@ func TestWebhookOddMessageDoesNotSinkItsBatch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The same message in many deliveries at once (Meta's retries and the
+// copies sent to every subscribed app), each a different batch, byte form
+// and business number mix: stored every time, answered once.
+func TestWebhookSameMessageAtOnceAnsweredOnce(t *testing.T) {
+	a, base := hostileApp(t)
+	same := hostileText("6281000000001", "wamid.same", "halo")
+	bodies := []string{
+		hostileEnvelope("113355779900246", same),
+		hostileEnvelope("113355779900246", same, same),
+		" \n" + hostileEnvelope("113355779900246", hostileText("6281000000002", "wamid.other", "halo"), same) + "\n",
+		`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"113355779900246"},` +
+			`"statuses":[{"id":"wamid.out","status":"read","timestamp":"1789365601","recipient_id":"6281000000001"}],"messages":[` + same + `]}},` +
+			`{"field":"account_update","value":{"event":"ACCOUNT_RESTRICTION"}}]}]}`,
+	}
+	const copies = 12
+	var wg sync.WaitGroup
+	for i := range copies {
+		for _, b := range bodies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body := []byte(b)
+				if code, out := post(t, base, body, webhook.Sign([]byte(testSecret), body)); code != 200 {
+					t.Errorf("copy %d: %d %s", i, code, out)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if n := countRows(t, a, `SELECT count(*) FROM inbox`); n != copies*len(bodies) {
+		t.Errorf("%d deliveries stored, want %d", n, copies*len(bodies))
+	}
+	if n := countRows(t, a, `SELECT count(*) FROM inbox WHERE processed_at IS NULL OR error <> ''`); n != 0 {
+		t.Errorf("%d deliveries unhandled or failed", n)
+	}
+	for _, w := range []string{"wamid.same", "wamid.other"} {
+		if n := countRows(t, a, `SELECT count(*) FROM messages WHERE direction = 'in' AND wamid = ?`, w); n != 1 {
+			t.Errorf("%s stored %d times, want once", w, n)
+		}
+		if n := repliesTo(t, a, w); n != 1 {
+			t.Errorf("%s answered %d times, want once", w, n)
+		}
+	}
+	if n := countRows(t, a, `SELECT count(*) FROM statuses`); n != 1 {
+		t.Errorf("%d statuses stored, want 1", n)
+	}
+	if n := countRows(t, a, `SELECT count(*) FROM events WHERE field = 'account_update'`); n != copies {
+		t.Errorf("%d account_update events, want %d (one per delivery)", n, copies)
+	}
+}
+
+// A message without a usable timestamp (missing, or not a number) is stored
+// with timestamp 0, as the schema says of an unknown time, not as the Unix
+// time of year 1 (-62135596800), which sorts before everything and reads as
+// a date.
+func TestWebhookMessageWithoutTimestampStoredAsZero(t *testing.T) {
+	a, base := hostileApp(t)
+	body := []byte(hostileEnvelope("113355779900246",
+		`{"from":"6281000000011","id":"wamid.nots","type":"text","text":{"body":"halo"}}`,
+		`{"from":"6281000000012","id":"wamid.badts","timestamp":"soon","type":"text","text":{"body":"halo"}}`,
+		hostileText("6281000000013", "wamid.okts", "halo")))
+	if code, out := post(t, base, body, webhook.Sign([]byte(testSecret), body)); code != 200 {
+		t.Fatalf("POST: %d %s", code, out)
+	}
+	for wamid, want := range map[string]int64{"wamid.nots": 0, "wamid.badts": 0, "wamid.okts": 1789365600} {
+		var ts int64
+		if err := a.db.Reader().QueryRow(`SELECT timestamp FROM messages WHERE wamid = ?`, wamid).Scan(&ts); err != nil {
+			t.Fatalf("%s: %v", wamid, err)
+		}
+		if ts != want {
+			t.Errorf("%s stored with timestamp %d, want %d", wamid, ts, want)
+		}
 	}
 }
