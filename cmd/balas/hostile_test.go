@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"runtime"
@@ -203,5 +204,40 @@ func TestWebhookMessageWithoutTimestampStoredAsZero(t *testing.T) {
 		if ts != want {
 			t.Errorf("%s stored with timestamp %d, want %d", wamid, ts, want)
 		}
+	}
+}
+
+// Methods the endpoints do not serve are 405 with an Allow header, not
+// 404 (which says the path does not exist), and HEAD works where GET does,
+// as uptime monitors and load balancers probe with it.
+func TestEndpointsAnswerOtherMethods(t *testing.T) {
+	ts, _ := newTestServer(t, "", false)
+	cases := []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{http.MethodPut, "/webhook", 405, "GET, POST"},
+		{http.MethodDelete, "/webhook", 405, "GET, POST"},
+		{http.MethodPost, "/healthz", 405, "GET, HEAD"},
+		{http.MethodHead, "/healthz", 200, ""},
+		{http.MethodHead, "/readyz", 200, ""},
+		{http.MethodGet, "/nothing", 404, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.code {
+				t.Fatalf("status %d, want %d", resp.StatusCode, c.code)
+			}
+			if got := resp.Header.Get("Allow"); c.allow != "" && got != c.allow {
+				t.Fatalf("Allow %q, want %q", got, c.allow)
+			}
+		})
 	}
 }

@@ -63,11 +63,15 @@ func (s *server) handler() http.Handler {
 	s.signatures = webhook.NewVerifier(s.appSecret)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	r.HandleMethodNotAllowed = true // 405 with Allow, not 404, for a method a path does not serve
 	r.Use(s.recover)
 	r.GET("/webhook", s.verify)
 	r.POST("/webhook", s.receive)
-	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	healthz := func(c *gin.Context) { c.String(http.StatusOK, "ok\n") }
+	r.GET("/healthz", healthz)
+	r.HEAD("/healthz", healthz) // probes often use HEAD
 	r.GET("/readyz", s.readyz)
+	r.HEAD("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	return r
 }
