@@ -130,6 +130,23 @@ func TestWebhookOddMessageDoesNotSinkItsBatch(t *testing.T) {
 			}
 		})
 	}
+	// The same for the members of the messages value: a numeric
+	// phone_number_id, a contact whose wa_id is a number.
+	t.Run("numeric metadata and contact", func(t *testing.T) {
+		a, base := hostileApp(t)
+		body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{` +
+			`"messaging_product":"whatsapp","metadata":{"display_phone_number":6281188880000,"phone_number_id":113355779900246},` +
+			`"contacts":[{"profile":{"name":"Budi"},"wa_id":6281000000001}],"messages":[` + hostileText("6281000000001", "wamid.good1", "halo") + `]}}]}]}`)
+		if code, out := post(t, base, body, webhook.Sign([]byte(testSecret), body)); code != 200 {
+			t.Fatalf("POST: %d %s", code, out)
+		}
+		if n := repliesTo(t, a, "wamid.good1"); n != 1 {
+			t.Errorf("%d replies queued, want 1", n)
+		}
+		if n := countRows(t, a, `SELECT count(*) FROM outbox WHERE phone_number_id = '113355779900246' AND to_number = '6281000000001'`); n != 1 {
+			t.Errorf("%d replies from the business number to the customer, want 1", n)
+		}
+	})
 }
 
 // The same message in many deliveries at once (Meta's retries and the

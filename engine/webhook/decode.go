@@ -250,7 +250,16 @@ func decodeMessagesValue(b []byte) (v *MessagesValue, sub string, err error) {
 		Errors           []Error           `json:"errors"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, "", err
+		// A member of another JSON type (a numeric phone_number_id or
+		// wa_id, ...) is read leniently, as in a message; but messages and
+		// statuses that are not lists are never dropped silently.
+		var lists struct {
+			Messages []json.RawMessage `json:"messages"`
+			Statuses []json.RawMessage `json:"statuses"`
+		}
+		if json.Unmarshal(b, &lists) != nil || !salvage(b, reflect.ValueOf(&raw).Elem()) {
+			return nil, "", err
+		}
 	}
 	v = &MessagesValue{
 		MessagingProduct: raw.MessagingProduct,

@@ -623,6 +623,24 @@ func TestDecodeTolerant(t *testing.T) {
 			t.Errorf("status = %+v", s.Status)
 		}
 	})
+	t.Run("value members of another JSON type", func(t *testing.T) {
+		d, err := Decode(envelope(`{"messaging_product":"whatsapp","metadata":{"display_phone_number":6281188880000,"phone_number_id":113355779900246},
+			"contacts":[{"profile":{"name":"Budi"},"wa_id":6281234567890},{"profile":"x","wa_id":"62855"}],"errors":{"code":1},
+			"messages":[{"from":"6281234567890","id":"a","timestamp":"5","type":"text","text":{"body":"halo"}}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Messages) != 1 {
+			t.Fatalf("%d messages, want 1", len(d.Messages))
+		}
+		m := d.Messages[0]
+		if m.Metadata.PhoneNumberID != "113355779900246" || m.Metadata.DisplayPhoneNumber != "6281188880000" {
+			t.Errorf("Metadata = %+v", m.Metadata)
+		}
+		if m.Contact == nil || m.Contact.Profile.Name != "Budi" {
+			t.Errorf("Contact = %+v", m.Contact)
+		}
+	})
 	t.Run("bad time and status", func(t *testing.T) {
 		d, err := Decode(envelope(`{"statuses":[{"id":"s","status":"sent","timestamp":"soon"}]}`))
 		if err != nil {
@@ -647,7 +665,8 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"entry":[{"changes":{}}]}`, "entry[0]: "},
 		{`{"entry":[{},{"changes":[{"field":"messages","value":{}},"x"]}]}`, "entry[1].changes[1]: "},
 		{`{"entry":[{"changes":[{"field":"messages","value":{}},{"field":"messages","value":"x"}]}]}`, "entry[0].changes[1].value: "},
-		{`{"entry":[{"changes":[{"field":"messages","value":{"contacts":{}}}]}]}`, "entry[0].changes[0].value: "},
+		{`{"entry":[{"changes":[{"field":"messages","value":{"contacts":{},"messages":{}}}]}]}`, "entry[0].changes[0].value: "},
+		{`{"entry":[{"changes":[{"field":"messages","value":{"metadata":7,"statuses":"x"}}]}]}`, "entry[0].changes[0].value: "},
 		{`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{},"hi"]}}]}]}`, "entry[0].changes[0].value.messages[1]: "},
 		{`{"entry":[{"changes":[{"field":"messages","value":{"statuses":[7]}}]}]}`, "entry[0].changes[0].value.statuses[0]: "},
 		{`{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"id":"a"},[{"id":"b"}]]}}]}]}`, "entry[0].changes[0].value.messages[1]: "},
