@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -256,5 +259,38 @@ func TestEndpointsAnswerOtherMethods(t *testing.T) {
 				t.Fatalf("Allow %q, want %q", got, c.allow)
 			}
 		})
+	}
+}
+
+// A callback URL entered with a trailing slash (https://host/webhook/) must
+// work as it reads: a redirect to /webhook is not followed by webhook
+// senders (a POST redirected with 307 is a failed delivery, retried for 7
+// days and then dropped), so the handshake and deliveries are served there
+// directly.
+func TestWebhookTrailingSlash(t *testing.T) {
+	ts, db := newTestServer(t, "", false)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(ts.URL + "/webhook/?hub.mode=subscribe&hub.verify_token=rahasia-verifikasi&hub.challenge=42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "42" {
+		t.Errorf("GET /webhook/ handshake: %d %q, want 200 \"42\"", resp.StatusCode, b)
+	}
+	body := fixture(t, "text.json")
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/webhook/", bytes.NewReader(body))
+	req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(testSecret), body))
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("POST /webhook/: %d, want 200", resp.StatusCode)
+	}
+	if n, _ := db.CountDeliveries(context.Background()); n != 1 {
+		t.Errorf("%d deliveries stored, want 1", n)
 	}
 }

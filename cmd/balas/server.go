@@ -65,8 +65,12 @@ func (s *server) handler() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true // 405 with Allow, not 404, for a method a path does not serve
 	r.Use(s.recover)
-	r.GET("/webhook", s.verify)
-	r.POST("/webhook", s.receive)
+	// Also with a trailing slash, as a callback URL may be entered: webhook
+	// senders do not follow the redirect Gin would answer.
+	for _, path := range []string{"/webhook", "/webhook/"} {
+		r.GET(path, s.verify)
+		r.POST(path, s.receive)
+	}
 	healthz := func(c *gin.Context) { c.String(http.StatusOK, "ok\n") }
 	r.GET("/healthz", healthz)
 	r.HEAD("/healthz", healthz) // probes often use HEAD
