@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -54,6 +55,47 @@ func TestWebhookMemoryFollowsBytesReceivedNotContentLength(t *testing.T) {
 	if limit := int64(16 << 20); grew > limit {
 		t.Fatalf("%d connections that sent 1 byte each grew the heap by %d MiB (limit %d MiB): the body buffer is sized by the client's Content-Length",
 			conns, grew>>20, limit>>20)
+	}
+}
+
+// A body larger than a pooled buffer takes one of a few slots while it is
+// read: connections that each send 200 KiB of an announced 3 MiB and wait
+// hold at most maxLargeBodies × 3 MiB; the others are answered 503 (Meta
+// retries) at once, without their bytes being kept.
+func TestWebhookLargeBodiesReadAFewAtATime(t *testing.T) {
+	ts, _ := newTestServer(t, "", false)
+	u, _ := url.Parse(ts.URL)
+	const conns = maxLargeBodies + 8
+	chunk := bytes.Repeat([]byte(" "), 200<<10)
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for i := range conns {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		open = append(open, c)
+		fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", maxWebhookBody)
+		if _, err := c.Write(chunk); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	refused := 0
+	for _, c := range open {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		if strings.HasPrefix(line, "HTTP/1.1 503") {
+			refused++
+		} else if line != "" {
+			t.Errorf("answer %q, want 503 or none yet", line)
+		}
+	}
+	if refused != conns-maxLargeBodies {
+		t.Errorf("%d of %d large bodies refused, want %d (all but %d)", refused, conns, conns-maxLargeBodies, maxLargeBodies)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -25,6 +26,10 @@ const maxWebhookBody = 3 << 20
 // maxPooledBody is the largest body buffer kept for reuse, and the most a
 // request's announced Content-Length reserves before its bytes arrive.
 const maxPooledBody = 64 << 10
+
+// maxLargeBodies is how many bodies over maxPooledBody are read at once
+// (at most 3 MiB each); Meta's deliveries are nearly all a few KiB.
+const maxLargeBodies = 16
 
 // intake durably stores a webhook body; nil means it survives a crash. A
 // body that is not a JSON object is refused with engine.ErrNotJSONObject.
@@ -56,11 +61,13 @@ type server struct {
 
 	warnedUnsigned atomic.Bool
 	bufs           sync.Pool
+	largeBodies    chan struct{}     // slots for bodies over maxPooledBody being read; made by handler
 	signatures     *webhook.Verifier // for appSecret; made by handler
 }
 
 func (s *server) handler() http.Handler {
 	s.signatures = webhook.NewVerifier(s.appSecret)
+	s.largeBodies = make(chan struct{}, maxLargeBodies)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true // 405 with Allow, not 404, for a method a path does not serve
@@ -142,12 +149,31 @@ func (s *server) receiveBody(ctx context.Context, w http.ResponseWriter, r *http
 	if n := r.ContentLength; n > 0 {
 		buf.Grow(int(min(n, maxPooledBody)))
 	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxWebhookBody)); err != nil {
+	bodyReader := http.MaxBytesReader(w, r.Body, maxWebhookBody)
+	readErr := func(err error) (int, string) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return http.StatusRequestEntityTooLarge, "payload larger than 3 MiB"
 		}
 		return http.StatusBadRequest, "could not read the request body"
+	}
+	// Nearly every delivery fits a pooled buffer. A larger one takes one of
+	// a few slots first: its signature can be checked only once it is read,
+	// so without them anyone could hold 3 MiB per connection.
+	n, err := io.CopyN(buf, bodyReader, maxPooledBody+1)
+	if err != nil && err != io.EOF {
+		return readErr(err)
+	}
+	if n > maxPooledBody {
+		select {
+		case s.largeBodies <- struct{}{}:
+			defer func() { <-s.largeBodies }()
+		default:
+			return http.StatusServiceUnavailable, "too many large deliveries being read at once; retry later"
+		}
+		if _, err := buf.ReadFrom(bodyReader); err != nil {
+			return readErr(err)
+		}
 	}
 	body := buf.Bytes()
 
