@@ -55,6 +55,9 @@ type Watcher struct {
 // NewWatcher returns a watcher of path (a rules file or folder). Nothing
 // happens until Run.
 func NewWatcher(path string, opts WatcherOptions) *Watcher {
+	// fsnotify names events by the cleaned path: "rules/", "./rules" or
+	// "a//rules" as given would match none of them.
+	path = filepath.Clean(path)
 	w := &Watcher{path: path, log: opts.Logger, delay: opts.Debounce, reload: make(chan struct{}, 1)}
 	w.status.Set = opts.Loaded
 	if w.log == nil {
