@@ -20,6 +20,11 @@ type WatcherOptions struct {
 	Logger     *slog.Logger          // default slog.Default()
 	Registerer prometheus.Registerer // where reload metrics go; nil: none
 	Debounce   time.Duration         // quiet time after a change before reloading; default 100ms
+	// Poll is how often the watched folders are checked for having been
+	// replaced (a folder removed and created again, moved aside for a new
+	// one, or a link to it swapped), which no event inside them tells;
+	// default 1s.
+	Poll time.Duration
 	// Loaded is a set of path already loaded and in use (balas serve loads
 	// the rules before it opens the database). Status reports it from the
 	// start, and when Run's first load fails, Run keeps it and goes on
@@ -42,6 +47,7 @@ type Watcher struct {
 	path   string
 	log    *slog.Logger
 	delay  time.Duration
+	poll   time.Duration
 	reload chan struct{}
 
 	mu     sync.Mutex
@@ -58,13 +64,16 @@ func NewWatcher(path string, opts WatcherOptions) *Watcher {
 	// fsnotify names events by the cleaned path: "rules/", "./rules" or
 	// "a//rules" as given would match none of them.
 	path = filepath.Clean(path)
-	w := &Watcher{path: path, log: opts.Logger, delay: opts.Debounce, reload: make(chan struct{}, 1)}
+	w := &Watcher{path: path, log: opts.Logger, delay: opts.Debounce, poll: opts.Poll, reload: make(chan struct{}, 1)}
 	w.status.Set = opts.Loaded
 	if w.log == nil {
 		w.log = slog.Default()
 	}
 	if w.delay <= 0 {
 		w.delay = 100 * time.Millisecond
+	}
+	if w.poll <= 0 {
+		w.poll = time.Second
 	}
 	w.okGauge = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "balas_rules_last_reload_successful",
@@ -165,6 +174,8 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	poll := time.NewTicker(w.poll)
+	defer poll.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -189,6 +200,14 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 		case <-timer.C:
 			w.reloadNow(apply)
 			watched = w.follow(fsw, watched)
+		case <-poll.C:
+			// A folder replaced as a whole sends no event from inside it:
+			// the watch stays on the old one.
+			if watched.replaced() {
+				timer.Stop()
+				w.reloadNow(apply)
+				watched = w.follow(fsw, watched)
+			}
 		}
 	}
 }
@@ -200,6 +219,41 @@ type watchList struct {
 	all   bool            // every rules file in main matters (the path is a folder)
 	dirs  map[string]bool // main and the folders rules files link into
 	names map[string]bool // file names that matter in any of dirs
+	// ids are the folders of dirs as they were when watched (nil: missing):
+	// inotify watches a folder, not its name, so a name that now leads to
+	// another folder must be watched again.
+	ids map[string]os.FileInfo
+}
+
+// identify records what each of l.dirs is now.
+func (l *watchList) identify() {
+	l.ids = make(map[string]os.FileInfo, len(l.dirs))
+	for dir := range l.dirs {
+		l.ids[dir], _ = os.Stat(dir) // follows links: the folder watched
+	}
+}
+
+// moved reports whether dir now names another folder than when watched.
+func (l watchList) moved(dir string) bool {
+	old, ok := l.ids[dir]
+	if !ok {
+		return true
+	}
+	now, err := os.Stat(dir)
+	if err != nil || old == nil {
+		return (err == nil) != (old != nil)
+	}
+	return !os.SameFile(old, now)
+}
+
+// replaced reports whether any watched folder was replaced since.
+func (l watchList) replaced() bool {
+	for dir := range l.dirs {
+		if l.moved(dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // targets lists what to watch for the rules as they are now on disk.
@@ -229,6 +283,7 @@ func (w *Watcher) targets() watchList {
 			l.names[filepath.Base(real)] = true
 		}
 	}
+	l.identify()
 	return l
 }
 
@@ -237,14 +292,15 @@ func (w *Watcher) targets() watchList {
 // links to, or a link of the "..data" kind that Kubernetes swaps.
 func (l watchList) matters(name string) bool {
 	base := filepath.Base(name)
-	return l.names[base] || strings.HasPrefix(base, "..") || (l.all && filepath.Dir(name) == l.main && IsRulesFile(base))
+	return l.names[base] || strings.HasPrefix(base, "..") || (l.all && filepath.Dir(name) == l.main && IsRulesFile(base)) ||
+		name == l.main // the folder itself was removed or moved away
 }
 
 // follow moves the watches to where the rules' links point now.
 func (w *Watcher) follow(fsw *fsnotify.Watcher, cur watchList) watchList {
 	next := w.targets()
 	for dir := range next.dirs {
-		if cur.dirs[dir] {
+		if cur.dirs[dir] && !cur.moved(dir) {
 			continue
 		}
 		if err := fsw.Add(dir); err != nil {
