@@ -111,7 +111,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "temp_store(MEMORY)") // savepoint journals stay in memory
 		q.Add("_txlock", txlock)
-		return "file:" + path + "?" + q.Encode()
+		return "file:" + uriPath(path) + "?" + q.Encode()
 	}
 	write, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
@@ -170,6 +170,17 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	go db.writer()
 	return db, nil
+}
+
+// uriPath escapes a file path for a SQLite "file:" URI, where ? starts the
+// query, # the fragment, % an escape, and a leading // an authority: a
+// database folder such as "bot#1" would otherwise open another file.
+func uriPath(path string) string {
+	path = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	if strings.HasPrefix(path, "//") {
+		path = "/" + strings.TrimLeft(path, "/")
+	}
+	return path
 }
 
 // Path is the database file.
