@@ -64,6 +64,11 @@ type app struct {
 	metrics  *metrics
 	handler  http.Handler
 	tempDir  string // the unpacked built-in rules, removed on close
+	// hup delivers SIGHUP; nil: run registers for it itself. serve
+	// registers before it opens anything, so that a SIGHUP while balas
+	// starts (handling stored deliveries can take a while) reloads the
+	// rules once they are watched instead of ending the process.
+	hup chan os.Signal
 }
 
 // newApp opens the database, loads the rules and wires the pipeline. The
@@ -262,9 +267,12 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 			a.pruneLoop(bg)
 		}()
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	hup := a.hup
+	if hup == nil {
+		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	go func() {
 		for {
 			select {
@@ -359,6 +367,9 @@ func (a *app) close() error {
 
 // serve runs balas until ctx ends.
 func serve(ctx context.Context, cfg *config, log *slog.Logger, transport outbound.Transport) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if cfg.Dev {
 		log.Warn("DEV MODE is on: unsigned webhooks are accepted; do not run like this in production")
 	}
@@ -370,6 +381,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, transport outboun
 		return err
 	}
 	defer a.close()
+	a.hup = hup
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another balas running? choose another --addr)", cfg.Addr, err)
