@@ -234,6 +234,13 @@ func (a *app) readiness(ctx context.Context) (readiness, bool) {
 // stop accepting, finish in-flight requests and sends, close the database.
 func (a *app) run(ctx context.Context, ln net.Listener) error {
 	n, err := a.pipeline.Recover(ctx)
+	if err != nil && ctx.Err() != nil {
+		// Stopped while starting, as asked: each delivery handled is
+		// committed, the rest are handled at the next start.
+		a.log.Info("stopped while handling deliveries stored before the last stop; the rest are handled at the next start",
+			"handled", n)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("handle deliveries stored before the last stop: %w", err)
 	}

@@ -17,7 +17,11 @@ import (
 // A SIGHUP (systemctl reload, a rules deploy script) that comes while balas
 // serve is still starting, handling the deliveries stored before the last
 // stop, must not kill it: SIGHUP's default action ends the process.
-func TestSIGHUPWhileStartingDoesNotKill(t *testing.T) {
+// startWithBacklog starts balas serve on a database holding 1000 stored but
+// unhandled deliveries (serve handles them, one commit each, before it
+// listens) and returns once it is handling them.
+func startWithBacklog(t *testing.T) *e2eProc {
+	t.Helper()
 	bin := rulesToolsBinary(t)
 	g := newE2EGraph(t)
 	db := filepath.Join(t.TempDir(), "balas.db")
@@ -26,7 +30,6 @@ func TestSIGHUPWhileStartingDoesNotKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Stored, not handled: serve handles them, one commit each, before it listens.
 	err = s.Write(ctx, func(tx *store.Tx) error {
 		for i := range 1000 {
 			body := webhook.Fake{From: fmt.Sprintf("62899%07d", i), Name: "P", WamID: fmt.Sprintf("wamid.hup.%d", i), Text: "halo"}.Body()
@@ -64,6 +67,14 @@ func TestSIGHUPWhileStartingDoesNotKill(t *testing.T) {
 	if strings.Contains(p.log.String(), "balas is listening") {
 		t.Skip("balas started listening before the signal could be sent")
 	}
+	return p
+}
+
+// A SIGHUP (systemctl reload, a rules deploy script) that comes while balas
+// serve is still starting, handling the deliveries stored before the last
+// stop, must not kill it: SIGHUP's default action ends the process.
+func TestSIGHUPWhileStartingDoesNotKill(t *testing.T) {
+	p := startWithBacklog(t)
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -75,4 +86,27 @@ func TestSIGHUPWhileStartingDoesNotKill(t *testing.T) {
 			t.Fatalf("balas serve did not become ready:\n%s", p.log.String())
 		}
 	}
+}
+
+// A SIGTERM while balas serve starts is a stop asked for, as at any other
+// time: exit code 0, no error. What was not handled yet is handled at the
+// next start.
+func TestSIGTERMWhileStartingExitsZero(t *testing.T) {
+	p := startWithBacklog(t)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("balas serve did not stop on SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 || strings.Contains(p.log.String(), "balas serve:") {
+		t.Fatalf("exit code %d after SIGTERM while starting; output ends:\n%s", code, lastLines(p.log.String(), 3))
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
