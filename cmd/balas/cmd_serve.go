@@ -63,7 +63,8 @@ type app struct {
 	sender   *outbound.Sender
 	metrics  *metrics
 	handler  http.Handler
-	tempDir  string // the unpacked built-in rules, removed on close
+	tempDir  string   // the unpacked built-in rules, removed on close
+	dbLock   *os.File // held while the app uses the database (lockDatabase)
 	// hup delivers SIGHUP; nil: run registers for it itself. serve
 	// registers before it opens anything, so that a SIGHUP while balas
 	// starts (handling stored deliveries can take a while) reloads the
@@ -100,12 +101,17 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 			return nil, fmt.Errorf("database folder %s: %w (create it, or point --db / BALAS_DB elsewhere)", dir, err)
 		}
 	}
-	db, err := store.Open(ctx, cfg.DB, store.Options{})
+	lock, err := lockDatabase(cfg.DB, log)
 	if err != nil {
 		return nil, fmt.Errorf("%w (check --db / BALAS_DB)", err)
 	}
+	db, err := store.Open(ctx, cfg.DB, store.Options{})
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("%w (check --db / BALAS_DB)", err)
+	}
 	m := newMetrics()
-	a := &app{cfg: cfg, log: log, db: db, metrics: m, tempDir: tempDir}
+	a := &app{cfg: cfg, log: log, db: db, dbLock: lock, metrics: m, tempDir: tempDir}
 	a.watcher = rules.NewWatcher(rulesPath, rules.WatcherOptions{Logger: log, Registerer: m.reg, Loaded: set})
 
 	if transport == nil {
@@ -369,7 +375,12 @@ func (a *app) close() error {
 	if a.tempDir != "" {
 		os.RemoveAll(a.tempDir)
 	}
-	return a.db.Close()
+	err := a.db.Close()
+	if a.dbLock != nil {
+		a.dbLock.Close() // after the database: the next balas may start
+		a.dbLock = nil
+	}
+	return err
 }
 
 // serve runs balas until ctx ends.

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// dbLockWait is how long serve waits for another balas serve to let go of
+// the database (one being stopped as this one starts) before it gives up.
+var dbLockWait = 10 * time.Second
+
+// errLocked is what tryLock returns while another process holds the lock.
+var errLocked = errors.New("locked")
+
+// lockDatabase takes the lock that makes this balas serve the only one on
+// the database at path: two would both send the replies waiting in the
+// outbox. The lock is the file path + ".lock", held (flock) while the
+// returned file is open; the system releases it when the process ends,
+// however it ends.
+func lockDatabase(path string, log *slog.Logger) (*os.File, error) {
+	name := path + ".lock"
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock the database: %w (check that the folder is writable)", err)
+	}
+	deadline := time.Now().Add(dbLockWait)
+	for logged := false; ; {
+		err := tryLock(f)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, errLocked) {
+			f.Close()
+			return nil, fmt.Errorf("lock the database with %s: %w", name, err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("another balas serve is using the database %s (it holds %s): stop it first; "+
+				"two would both send the replies waiting in the outbox (on Kubernetes run one replica with the Recreate strategy)", path, name)
+		}
+		if !logged {
+			log.Warn("another balas serve is using the database; waiting for it to stop", "db", path, "for", dbLockWait.String())
+			logged = true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
