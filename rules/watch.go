@@ -133,6 +133,8 @@ func (w *Watcher) Reload() {
 // apply with it if it is good. Rules files that are symbolic links are
 // followed: the folders they point into are watched too, and a link swapped
 // for another (as Kubernetes does with a ConfigMap's "..data") is a change.
+// When the system gives no file events (inotify's limits reached), Run
+// checks the files every Poll instead of stopping.
 // apply is only called from Run's goroutine. Run returns nil when ctx ends.
 func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 	set, diags, err := Load(w.path)
@@ -155,16 +157,21 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 		apply(set)
 	}
 
-	fsw, err := fsnotify.NewWatcher()
+	fsw, err := newFSWatcher()
 	if err != nil {
-		return fmt.Errorf("watching rules %s: %w", w.path, err)
+		w.log.Error("cannot watch the rules for changes; checking them every "+w.poll.String()+" instead "+
+			"(raise fs.inotify.max_user_instances)", "path", w.path, "err", err)
+		return w.pollRun(ctx, apply)
 	}
 	defer fsw.Close()
 	watched := w.targets()
 	for dir := range watched.dirs {
 		if err := fsw.Add(dir); err != nil {
 			if dir == watched.main {
-				return fmt.Errorf("watching rules %s: %w", dir, err)
+				w.log.Error("cannot watch the rules for changes; checking them every "+w.poll.String()+" instead "+
+					"(raise fs.inotify.max_user_watches)", "path", dir, "err", err)
+				fsw.Close()
+				return w.pollRun(ctx, apply)
 			}
 			w.log.Warn("cannot watch the folder a rules file links into", "folder", dir, "err", err)
 			delete(watched.dirs, dir)
@@ -193,6 +200,9 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 				return nil
 			}
 			w.log.Error("watching rules", "path", w.path, "err", err)
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				timer.Reset(w.delay) // changes may have been missed
+			}
 		case <-w.reload:
 			timer.Stop()
 			w.reloadNow(apply)
@@ -210,6 +220,56 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 			}
 		}
 	}
+}
+
+// newFSWatcher is fsnotify.NewWatcher, replaced in tests.
+var newFSWatcher = fsnotify.NewWatcher
+
+// pollRun is Run's loop when the system gives no file events: it reloads
+// the rules when a check every w.poll finds their files changed, and on
+// Reload.
+func (w *Watcher) pollRun(ctx context.Context, apply func(*Set)) error {
+	last := w.fingerprint()
+	tick := time.NewTicker(w.poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.reload:
+			last = w.fingerprint()
+			w.reloadNow(apply)
+		case <-tick.C:
+			if fp := w.fingerprint(); fp != last {
+				last = fp
+				w.reloadNow(apply)
+			}
+		}
+	}
+}
+
+// fingerprint sums up the rules files as they are on disk: their names,
+// sizes and modification times (links followed).
+func (w *Watcher) fingerprint() string {
+	files := []string{w.path}
+	if st, err := os.Stat(w.path); err == nil && st.IsDir() {
+		files = files[:0]
+		entries, _ := os.ReadDir(w.path)
+		for _, e := range entries {
+			if IsRulesFile(e.Name()) {
+				files = append(files, filepath.Join(w.path, e.Name()))
+			}
+		}
+	}
+	var b strings.Builder
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil {
+			fmt.Fprintf(&b, "%s -\n", f)
+		} else {
+			fmt.Fprintf(&b, "%s %d %d\n", f, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	return b.String()
 }
 
 // watchList is what Run watches: folders, and the changes in them that

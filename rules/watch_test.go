@@ -45,6 +45,7 @@ func startWatcher(t *testing.T, path string, reg prometheus.Registerer) (*Watche
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Registerer: reg,
 		Debounce:   20 * time.Millisecond,
+		Poll:       50 * time.Millisecond,
 	})
 	var cur atomic.Pointer[Set]
 	ctx, cancel := context.WithCancel(context.Background())
