@@ -2,7 +2,10 @@
 
 package main
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
 // offHeap returns size bytes of anonymous memory the Go collector does not
 // manage (never freed: the bench process exits after one run).
@@ -15,4 +18,13 @@ func offHeap(size int) []byte {
 		return make([]byte, size)
 	}
 	return b
+}
+
+// cpuTime is the CPU time this process has used (user + system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

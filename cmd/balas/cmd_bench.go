@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -574,16 +573,6 @@ func benchE2E(ctx context.Context, o benchOptions) (benchResult, error) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// cpuTime is the CPU time this process has used (user + system), or 0
-// where getrusage is not available.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS is the process's peak resident set size (Linux), or 0.
