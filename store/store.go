@@ -130,7 +130,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	if err != nil {
 		write.Close()
-		return nil, fmt.Errorf("open database %s: %w (check that the folder exists and is writable)", path, err)
+		hint := "check that the folder exists and is writable"
+		if strings.Contains(err.Error(), "not a database") || strings.Contains(err.Error(), "malformed") {
+			hint = "the file is not a SQLite database, or it is damaged: point to another file, or restore it from a backup"
+		}
+		return nil, fmt.Errorf("open database %s: %w (%s)", path, err, hint)
 	}
 	db := &DB{
 		path:       path,

@@ -371,3 +371,16 @@ func TestOpenTogetherOnANewDatabase(t *testing.T) {
 		}
 	}
 }
+
+// A file that is not a database is named as such, not taken for a folder
+// that cannot be written.
+func TestOpenSaysWhenTheFileIsNotADatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "balas.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database; ", 40)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "not a SQLite database, or it is damaged") || strings.Contains(err.Error(), "writable") {
+		t.Fatalf("Open of a text file: %v", err)
+	}
+}

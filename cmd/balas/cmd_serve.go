@@ -48,9 +48,19 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 func newLogger(format string, w io.Writer) *slog.Logger {
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: durationText}))
 	}
 	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// durationText writes durations as the text logs do ("10s", "250ms"):
+// slog's JSON handler writes them as nanoseconds, which a reader takes for
+// seconds or milliseconds.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // app is a running balas: store, rules, pipeline, sender and HTTP handler.
