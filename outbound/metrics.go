@@ -45,6 +45,9 @@ func newMetrics(reg prometheus.Registerer, messages *prometheus.CounterVec, db *
 			Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"kind"})),
 	}
+	// At 0 from the start, so that the series exist before the first send.
+	m.errors.WithLabelValues("network")
+	m.duration.WithLabelValues("text")
 	if messages != nil {
 		m.messages = messages
 	} else {

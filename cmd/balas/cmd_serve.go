@@ -147,7 +147,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 		Messages:     m.messages,
 	})
 	a.pipeline = engine.NewPipeline(db, engine.New(set), engine.PipelineOptions{Logger: log, Observer: m})
-	m.rulesLoaded.Set(float64(len(set.Rules)))
+	m.rulesInUse(set)
 
 	srv := &server{
 		appSecret:   []byte(cfg.AppSecret),
@@ -277,7 +277,7 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		defer wg.Done()
 		err := a.watcher.Run(bg, func(s *rules.Set) {
 			a.pipeline.SetBot(engine.New(s))
-			a.metrics.rulesLoaded.Set(float64(len(s.Rules)))
+			a.metrics.rulesInUse(s)
 		})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Error("rules watcher stopped", "err", err)

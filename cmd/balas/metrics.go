@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/balas-bot/balas/rules"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -61,6 +62,13 @@ func newMetrics() *metrics {
 			Name: "balas_prune_last_success_timestamp_seconds", Help: "When the last pass of --retention pruning finished (0: none yet, or retention off).",
 		}),
 	}
+	// Series that exist from the start, at 0, so that dashboards and rate()
+	// see them before their first event.
+	m.webhook.WithLabelValues("200")
+	m.messages.WithLabelValues("in", "text")
+	for _, st := range []string{"sent", "delivered", "read", "played", "failed"} {
+		m.statuses.WithLabelValues(st)
+	}
 	reg.MustRegister(m.webhook, m.webhookTime, m.messages, m.duplicates, m.ruleHits, m.unmatched,
 		m.statuses, m.events, m.rulesLoaded, m.pruned, m.prunedAt,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -75,3 +83,14 @@ func (m *metrics) RuleHit(rule string) { m.ruleHits.WithLabelValues(rule).Inc() 
 func (m *metrics) Unmatched()          { m.unmatched.Inc() }
 func (m *metrics) Status(s string)     { m.statuses.WithLabelValues(s).Inc() }
 func (m *metrics) Event(field string)  { m.events.WithLabelValues(field).Inc() }
+
+// rulesInUse records the rule set in use: its size, and a hit counter at 0
+// for each of its rules, so that a rule that never answers shows as 0.
+func (m *metrics) rulesInUse(s *rules.Set) {
+	m.rulesLoaded.Set(float64(len(s.Rules)))
+	for _, r := range s.Rules {
+		if r.ID != "" {
+			m.ruleHits.WithLabelValues(r.ID)
+		}
+	}
+}

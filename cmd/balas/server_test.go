@@ -293,3 +293,22 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// Every metric the contract names is there from the start, before anything
+// happened, so that a dashboard or an alert on it has a series to read.
+func TestMetricsExistFromTheStart(t *testing.T) {
+	a, _ := testApp(t, writeFiles(t, map[string]string{"r.yaml": opsRules}))
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, name := range []string{
+		`balas_webhook_requests_total{code="200"} 0`, `balas_messages_total{direction="in",type="text"} 0`,
+		"balas_duplicates_total 0", `balas_rule_hits_total{rule="salam"} 0`, "balas_unmatched_total 0",
+		`balas_outbound_errors_total{code="network"} 0`, "balas_outbox_pending", "balas_rules_last_reload_successful",
+		"balas_webhook_duration_seconds_count", "balas_send_duration_seconds_count", `balas_statuses_total{status="failed"} 0`,
+	} {
+		if !strings.Contains(body, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}
