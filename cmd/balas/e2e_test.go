@@ -1025,7 +1025,7 @@ func TestE2EStatusesAndEvents(t *testing.T) {
 		t.Errorf(`balas_webhook_requests_total{code="200"} = %v, want 6`, got)
 	}
 	for k, v := range m {
-		if strings.HasPrefix(k, "balas_rule_hits_total") || (strings.HasPrefix(k, "balas_messages_total") && v != 0) {
+		if (strings.HasPrefix(k, "balas_rule_hits_total") || strings.HasPrefix(k, "balas_messages_total")) && v != 0 {
 			t.Errorf("%s = %v after statuses only", k, v)
 		}
 	}
