@@ -204,6 +204,33 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+// CheckWrite reports whether the database takes a write now: it commits a
+// one-row change with the other writes of a batch, and gives up waiting
+// after timeout (another process holding the write lock, a stalled disk).
+// A full disk or a read-only file fails it while Ping still answers.
+func (db *DB) CheckWrite(ctx context.Context, timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Write(context.WithoutCancel(ctx), func(tx *Tx) error {
+			_, err := tx.Exec(`UPDATE heartbeat SET at = ? WHERE id = 1`, tx.now.UnixMilli())
+			return err
+		})
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("the database takes no writes: %w", err)
+		}
+		return nil
+	case <-t.C:
+		return fmt.Errorf("the database took no write within %s (is another process holding its write lock?)", timeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // fileHere reports whether the file at the database's path is still the one
 // opened. Each commit checks it first: a commit to a deleted file would be
 // answered as stored and then be gone at the next start.

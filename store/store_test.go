@@ -384,3 +384,39 @@ func TestOpenSaysWhenTheFileIsNotADatabase(t *testing.T) {
 		t.Fatalf("Open of a text file: %v", err)
 	}
 }
+
+// CheckWrite fails while another process holds the write lock (reads still
+// answer), and passes again once it lets go.
+func TestCheckWriteNoticesTheWriteLockHeld(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "balas.db")
+	db := openTest(t, path)
+	ctx := context.Background()
+	if err := db.CheckWrite(ctx, time.Second); err != nil {
+		t.Fatalf("CheckWrite on a free database: %v", err)
+	}
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("Ping while another process writes: %v (reads must still answer)", err)
+	}
+	if err := db.CheckWrite(ctx, 200*time.Millisecond); err == nil || !strings.Contains(err.Error(), "write lock") {
+		t.Fatalf("CheckWrite while another process holds the write lock: %v", err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckWrite(ctx, 15*time.Second); err != nil {
+		t.Fatalf("CheckWrite once the lock is free: %v", err)
+	}
+}

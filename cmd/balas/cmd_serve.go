@@ -215,11 +215,16 @@ func holdsRules(path string) bool {
 	return false
 }
 
+// writeCheckTimeout bounds how long /readyz waits for its write to commit.
+const writeCheckTimeout = 2 * time.Second
+
 // readiness reports whether the database answers and a rule set is loaded.
 func (a *app) readiness(ctx context.Context) (readiness, bool) {
 	r := readiness{Status: "ready", Database: "ok", RulesFiles: []string{}}
 	ok := true
 	if err := a.db.Ping(ctx); err != nil {
+		r.Database, ok = err.Error(), false
+	} else if err := a.db.CheckWrite(ctx, writeCheckTimeout); err != nil {
 		r.Database, ok = err.Error(), false
 	}
 	st := a.watcher.Status()
