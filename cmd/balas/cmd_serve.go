@@ -73,6 +73,7 @@ type app struct {
 	sender   *outbound.Sender
 	metrics  *metrics
 	handler  http.Handler
+	srv      *server  // behind handler
 	tempDir  string   // the unpacked built-in rules, removed on close
 	dbLock   *os.File // held while the app uses the database (lockDatabase)
 	// hup delivers SIGHUP; nil: run registers for it itself. serve
@@ -159,6 +160,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 		log:         log,
 	}
 	a.handler = srv.handler()
+	a.srv = srv
 	ok = true
 	return a, nil
 }
@@ -245,7 +247,10 @@ func (a *app) readiness(ctx context.Context) (readiness, bool) {
 	if n, err := a.db.OutboxPending(ctx); err == nil {
 		r.OutboxPending = n
 	}
-	if !ok {
+	switch {
+	case a.srv.starting.Load():
+		r.Status, ok = "starting", false // handling the deliveries stored before the last stop
+	case !ok:
 		r.Status = "not ready"
 	}
 	return r, ok
@@ -254,20 +259,33 @@ func (a *app) readiness(ctx context.Context) (readiness, bool) {
 // run serves on ln until ctx ends, then shuts down within cfg.Shutdown:
 // stop accepting, finish in-flight requests and sends, close the database.
 func (a *app) run(ctx context.Context, ln net.Listener) error {
+	// Listen first: /healthz answers while the deliveries stored before the
+	// last stop are handled, which can take a while after a crash. Until
+	// then /readyz says "starting" and webhooks get 503 (Meta retries
+	// them), so that no new message is decided before older ones.
+	httpSrv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	serveErr := make(chan error, 1)
+	a.srv.starting.Store(true)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	a.log.Info("balas is listening", "addr", ln.Addr().String(), "dev", a.cfg.Dev)
+
 	n, err := a.pipeline.Recover(ctx)
-	if err != nil && ctx.Err() != nil {
-		// Stopped while starting, as asked: each delivery handled is
-		// committed, the rest are handled at the next start.
-		a.log.Info("stopped while handling deliveries stored before the last stop; the rest are handled at the next start",
-			"handled", n)
-		return nil
-	}
 	if err != nil {
+		httpSrv.Close()
+		if ctx.Err() != nil {
+			// Stopped while starting, as asked: each delivery handled is
+			// committed, the rest are handled at the next start.
+			a.log.Info("stopped while handling deliveries stored before the last stop; the rest are handled at the next start",
+				"handled", n)
+			return nil
+		}
 		return fmt.Errorf("handle deliveries stored before the last stop: %w", err)
 	}
 	if n > 0 {
 		a.log.Info("handled deliveries stored before the last stop", "deliveries", n)
 	}
+	a.srv.starting.Store(false)
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -312,12 +330,6 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 			}
 		}
 	}()
-
-	httpSrv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
-	a.log.Info("balas is listening", "addr", ln.Addr().String(), "dev", a.cfg.Dev)
 
 	select {
 	case <-ctx.Done():

@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/balas-bot/balas/engine/webhook"
 )
 
 // The rules break between serve's own load and the watcher's first one
@@ -43,5 +49,79 @@ func TestRulesBrokenAtStartKeepWatching(t *testing.T) {
 			t.Fatalf("the fixed rules were never loaded: %+v", a.watcher.Status())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// While serve handles the deliveries stored before its last stop, it
+// already listens: /healthz answers (a liveness probe does not kill it),
+// /readyz says "starting" and webhooks get 503, so that no new message is
+// decided before an older one. Then it is ready, the stored delivery
+// handled.
+func TestServeListensWhileHandlingStoredDeliveries(t *testing.T) {
+	rulesDir := writeFiles(t, map[string]string{"r.yaml": opsRules})
+	a, cfg := testApp(t, rulesDir)
+	if _, err := a.db.StoreDelivery(context.Background(), []byte(hostileEnvelope("106540352242922", hostileText("6281200000001", "wamid.stored", "halo")))); err != nil {
+		t.Fatal(err)
+	}
+	// Another process holds the write lock: handling the stored delivery
+	// waits for it.
+	other, err := sql.Open("sqlite", "file:"+cfg.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("/healthz while starting: %d", code)
+	}
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, `"status":"starting"`) {
+		t.Fatalf("/readyz while starting: %d %s", code, body)
+	}
+	body := []byte(hostileEnvelope("106540352242922", hostileText("6281200000001", "wamid.new", "halo")))
+	if code, msg := post(t, base, body, webhook.Sign([]byte(testSecret), body)); code != 503 {
+		t.Fatalf("webhook while starting: %d %s, want 503", code, msg)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if code, _ := get("/readyz"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never ready after the write lock was let go")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var n int
+	if err := a.db.Reader().QueryRow(`SELECT count(*) FROM messages WHERE wamid = 'wamid.stored'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the stored delivery's message: %d rows (%v), want 1", n, err)
 	}
 }

@@ -59,6 +59,10 @@ type server struct {
 	metrics     *metrics
 	log         *slog.Logger
 
+	// starting is true while serve handles the deliveries stored before
+	// the last stop: webhooks get 503, so that a new message is never
+	// decided before an older one of its conversation.
+	starting       atomic.Bool
 	warnedUnsigned atomic.Bool
 	bufs           sync.Pool
 	largeBodies    chan struct{}     // slots for bodies over maxPooledBody being read; made by handler
@@ -129,6 +133,9 @@ func (s *server) receive(c *gin.Context) {
 var okBody = []byte("OK")
 
 func (s *server) receiveBody(ctx context.Context, w http.ResponseWriter, r *http.Request) (int, string) {
+	if s.starting.Load() {
+		return http.StatusServiceUnavailable, "balas is starting (handling the deliveries stored before its last stop); retry shortly"
+	}
 	buf, _ := s.bufs.Get().(*bytes.Buffer)
 	if buf == nil {
 		buf = new(bytes.Buffer)
