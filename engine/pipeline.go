@@ -531,8 +531,9 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 	}
 	set := bot.Set()
 	receipt := ""
-	if set.Settings.MarkRead || set.Settings.Typing {
-		typing := set.Settings.Typing && len(d.Replies) > 0
+	// typing shows "typing…" (which also marks the message read) only
+	// before an answer; without mark_read nothing else is marked read.
+	if typing := set.Settings.Typing && len(d.Replies) > 0; set.Settings.MarkRead || typing {
 		if err := tx.EnqueueReceipt(ReceiptRecord{ConversationID: conv.ID, To: to, Wamid: m.ID, Typing: typing, WindowStart: window}); err != nil {
 			return err
 		}

@@ -100,8 +100,14 @@ func (r *rig) advance(d time.Duration) {
 
 func newRig(t testing.TB) *rig {
 	t.Helper()
+	return newRigWith(t, pipelineRules)
+}
+
+// newRigWith is a rig answering with the rules src.
+func newRigWith(t testing.TB, src string) *rig {
+	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "shop.yaml"), []byte(pipelineRules), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "shop.yaml"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	set, diags, err := rules.Load(filepath.Join(dir, "shop.yaml"))
