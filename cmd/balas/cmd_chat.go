@@ -317,7 +317,16 @@ func parseInput(line string, choices []engine.Choice) (engine.Inbound, string, e
 			if !slices.Contains(rules.MessageTypes(), t) {
 				return engine.Inbound{}, "", fmt.Errorf("unknown message type %q; known types: %s", t, strings.Join(rules.MessageTypes(), ", "))
 			}
-			in := convtest.Inbound(convtest.Contact{}, convtest.Send{Type: t, Text: strings.TrimSpace(caption)}, nil, time.Time{})
+			caption = strings.TrimSpace(caption)
+			if caption != "" && !convtest.CarriesText(t) {
+				// As on the server: only these carry what the customer typed.
+				article := "a"
+				if strings.ContainsRune("aeiou", rune(t[0])) {
+					article = "an"
+				}
+				return engine.Inbound{}, "", fmt.Errorf("%s %s message carries no text on WhatsApp (only text, and the caption of an image, video or document, do): send type:%s alone", article, t, t)
+			}
+			in := convtest.Inbound(convtest.Contact{}, convtest.Send{Type: t, Text: caption}, nil, time.Time{})
 			show := "[" + t + "]"
 			if in.Text != "" {
 				show += " " + in.Text

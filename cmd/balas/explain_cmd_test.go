@@ -123,3 +123,40 @@ func TestExplainAndChatRefuseBadInput(t *testing.T) {
 		t.Errorf("chat type:foto: %q %q", out, errOut)
 	}
 }
+
+// explain and chat build the message as the server decodes it: only a text
+// and the caption of an image, video or document carry typed text, so
+// `type:audio halo` cannot match `keywords: [halo]` (on the server an audio
+// message never does).
+func TestParseInputTypedTextOnlyWhereWhatsAppHasIt(t *testing.T) {
+	tests := []struct {
+		line    string
+		typ     string
+		text    string
+		caption string
+		err     string
+	}{
+		{"halo", "text", "halo", "", ""},
+		{"type:text halo", "text", "halo", "", ""},
+		{"type:image bukti", "image", "bukti", "bukti", ""},
+		{"type:video lihat", "video", "lihat", "lihat", ""},
+		{"type:document nota", "document", "nota", "nota", ""},
+		{"type:audio", "audio", "", "", ""},
+		{"type:audio halo", "", "", "", "an audio message carries no text on WhatsApp"},
+		{"type:sticker halo", "", "", "", "a sticker message carries no text on WhatsApp"},
+		{"type:location halo", "", "", "", "a location message carries no text on WhatsApp"},
+		{"type:reaction halo", "", "", "", "a reaction message carries no text on WhatsApp"},
+	}
+	for _, tt := range tests {
+		in, _, err := parseInput(tt.line, nil)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: error %v, want %q (got a %s message with text %q)", tt.line, err, tt.err, in.Type, in.Text)
+			}
+			continue
+		}
+		if err != nil || in.Type != tt.typ || in.Text != tt.text || in.Media.Caption != tt.caption {
+			t.Errorf("%q: %s %q caption %q, %v; want %s %q caption %q", tt.line, in.Type, in.Text, in.Media.Caption, err, tt.typ, tt.text, tt.caption)
+		}
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -388,7 +387,7 @@ func (p *parser) send(n *yaml.Node, s *Send) {
 		p.errorf(n, "a button or list tap has no typed text; give its title with title:")
 	case kinds == 0 && s.Title != "":
 		p.errorf(n, "title goes with button or list")
-	case kinds == 0 && s.Text != "" && !slices.Contains([]string{"", "text", "image", "video", "document"}, s.Type):
+	case kinds == 0 && s.Text != "" && !CarriesText(s.Type):
 		// As on WhatsApp: only these carry what the customer typed.
 		p.errorf(n, "a %s carries no text on WhatsApp (only text, and the caption of an image, video or document, do); leave out text:", s.Type)
 	}

@@ -85,6 +85,13 @@ func RunTest(bot *engine.Bot, t *Test) Result {
 	return res
 }
 
+// CarriesText reports whether a message of type typ carries what the
+// customer typed, as on WhatsApp: a text, or the caption of an image, video
+// or document ("" is a text).
+func CarriesText(typ string) bool {
+	return slices.Contains([]string{"", "text", "image", "video", "document"}, typ)
+}
+
 // Inbound builds the message a customer sends. A tap without a title takes
 // the title of the matching button or row of the bot's last answer.
 func Inbound(c Contact, s Send, last []engine.Choice, now time.Time) engine.Inbound {
