@@ -72,7 +72,6 @@ type fakeGraph struct {
 	mu     sync.Mutex
 	reqs   []fakeReq
 	handle func(r fakeReq) answer
-	ok     []byte
 	wamids atomic.Int64
 }
 

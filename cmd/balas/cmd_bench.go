@@ -42,7 +42,6 @@ type benchOptions struct {
 	rules           string
 	text            string
 	dir             string
-	keepDB          bool
 	replyWait       time.Duration
 	sendConcurrency int // balas serve's --send-concurrency
 	stdout, log     io.Writer
