@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -112,7 +113,10 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 			return nil, fmt.Errorf("database folder %s: %w (create it, or point --db / BALAS_DB elsewhere)", dir, err)
 		}
 	}
-	lock, err := lockDatabase(cfg.DB, log)
+	lock, err := lockDatabase(ctx, cfg.DB, cmp.Or(cfg.LockWait, defaultLockWait), log)
+	if err != nil && ctx.Err() != nil {
+		return nil, err // stopped while waiting: nothing to check
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (check --db / BALAS_DB)", err)
 	}

@@ -29,6 +29,9 @@ type config struct {
 	Dev             bool
 	Shutdown        time.Duration
 	Retention       time.Duration // 0: keep everything
+	// LockWait is how long serve waits for another balas serve to let go
+	// of the database (0: defaultLockWait). Not a flag.
+	LockWait time.Duration
 
 	AppSecret   string
 	VerifyToken string

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,9 +9,9 @@ import (
 	"time"
 )
 
-// dbLockWait is how long serve waits for another balas serve to let go of
-// the database (one being stopped as this one starts) before it gives up.
-var dbLockWait = 10 * time.Second
+// defaultLockWait is how long serve waits for another balas serve to let go
+// of the database (one being stopped as this one starts) before it gives up.
+const defaultLockWait = 10 * time.Second
 
 // errLocked is what tryLock returns while another process holds the lock.
 var errLocked = errors.New("locked")
@@ -19,14 +20,15 @@ var errLocked = errors.New("locked")
 // the database at path: two would both send the replies waiting in the
 // outbox. The lock is the file path + ".lock", held (flock) while the
 // returned file is open; the system releases it when the process ends,
-// however it ends.
-func lockDatabase(path string, log *slog.Logger) (*os.File, error) {
+// however it ends. It waits up to wait for another holder to let go, and
+// stops waiting when ctx ends.
+func lockDatabase(ctx context.Context, path string, wait time.Duration, log *slog.Logger) (*os.File, error) {
 	name := path + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock the database: %w (check that the folder is writable)", err)
 	}
-	deadline := time.Now().Add(dbLockWait)
+	deadline := time.Now().Add(wait)
 	for logged := false; ; {
 		err := tryLock(f)
 		if err == nil {
@@ -42,9 +44,14 @@ func lockDatabase(path string, log *slog.Logger) (*os.File, error) {
 				"two would both send the replies waiting in the outbox (on Kubernetes run one replica with the Recreate strategy)", path, name)
 		}
 		if !logged {
-			log.Warn("another balas serve is using the database; waiting for it to stop", "db", path, "for", dbLockWait.String())
+			log.Warn("another balas serve is using the database; waiting for it to stop", "db", path, "for", wait.String())
 			logged = true
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("stopped while waiting for another balas serve to let go of the database %s: %w", path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

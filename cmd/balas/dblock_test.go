@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -17,9 +18,8 @@ import (
 // a database in use is refused, saying why; once the first has stopped,
 // it starts.
 func TestSecondServeOnTheSameDatabaseIsRefused(t *testing.T) {
-	defer func(w time.Duration) { dbLockWait = w }(dbLockWait)
-	dbLockWait = 50 * time.Millisecond
 	a, cfg := testApp(t, writeFiles(t, map[string]string{"r.yaml": opsRules}))
+	cfg.LockWait = 50 * time.Millisecond
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	second, err := newApp(context.Background(), cfg, log, outbound.NewDryRun(log))
 	if err == nil {
@@ -35,4 +35,26 @@ func TestSecondServeOnTheSameDatabaseIsRefused(t *testing.T) {
 		t.Fatalf("after the first stopped: %v", err)
 	}
 	third.close()
+}
+
+// A balas serve stopped (SIGTERM, Ctrl-C) while it waits for another one to
+// let go of the database stops at once, instead of after the whole wait.
+func TestServeStoppedWhileWaitingForTheDatabaseStopsAtOnce(t *testing.T) {
+	_, cfg := testApp(t, writeFiles(t, map[string]string{"r.yaml": opsRules}))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	second, err := newApp(ctx, cfg, log, outbound.NewDryRun(log))
+	if err == nil {
+		second.close()
+		t.Fatal("a second balas serve started on a database in use")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("stopped after %v; want at once", took.Round(time.Millisecond))
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %q does not say it was stopped", err)
+	}
 }
