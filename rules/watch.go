@@ -30,6 +30,9 @@ type WatcherOptions struct {
 	// start, and when Run's first load fails, Run keeps it and goes on
 	// watching, as after any bad edit.
 	Loaded *Set
+	// Now is the clock that stamps Status.LastReloadAt and the reload
+	// timestamp metric; default time.Now.
+	Now func() time.Time
 }
 
 // Status is the outcome of the last load.
@@ -49,6 +52,7 @@ type Watcher struct {
 	delay  time.Duration
 	poll   time.Duration
 	reload chan struct{}
+	now    func() time.Time
 
 	mu     sync.Mutex
 	status Status
@@ -64,8 +68,11 @@ func NewWatcher(path string, opts WatcherOptions) *Watcher {
 	// fsnotify names events by the cleaned path: "rules/", "./rules" or
 	// "a//rules" as given would match none of them.
 	path = filepath.Clean(path)
-	w := &Watcher{path: path, log: opts.Logger, delay: opts.Debounce, poll: opts.Poll, reload: make(chan struct{}, 1)}
+	w := &Watcher{path: path, log: opts.Logger, delay: opts.Debounce, poll: opts.Poll, reload: make(chan struct{}, 1), now: opts.Now}
 	w.status.Set = opts.Loaded
+	if w.now == nil {
+		w.now = time.Now
+	}
 	if w.log == nil {
 		w.log = slog.Default()
 	}
@@ -409,7 +416,7 @@ func (w *Watcher) logFailure(err error) {
 
 // record stores a load's outcome in Status and the metrics.
 func (w *Watcher) record(set *Set, diags []Diagnostic, err error) {
-	now := time.Now()
+	now := w.now()
 	w.mu.Lock()
 	w.status.LastReloadAt = now
 	if err != nil {

@@ -443,3 +443,25 @@ func TestWatcherPollDoesNotReloadUnchanged(t *testing.T) {
 		t.Fatalf("the unchanged rules were loaded %d times", n)
 	}
 }
+
+// The time of the last load in Status and in
+// balas_rules_last_reload_timestamp_seconds is read from the watcher's clock.
+func TestWatcherStampsLoadsWithItsClock(t *testing.T) {
+	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	dir := writeRules(t, map[string]string{"a.yaml": ruleFile("a1")})
+	w := NewWatcher(dir, WatcherOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return at }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, func(*Set) {}) }()
+	waitFor(t, "the first load", func() bool { return !w.Status().LastReloadAt.IsZero() })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := w.Status().LastReloadAt; !got.Equal(at) {
+		t.Errorf("LastReloadAt = %v, want %v", got, at)
+	}
+	if got, want := value(w.lastStamp), float64(at.Unix()); got != want {
+		t.Errorf("last reload timestamp = %v, want %v", got, want)
+	}
+}
