@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/balas-bot/balas/engine"
@@ -192,5 +193,30 @@ func TestConversationCacheIsBounded(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A conversation that is stored but cannot be read is reported as such;
+// balas does not try to create it a second time.
+func TestConversationThatCannotBeReadIsNotCreatedAgain(t *testing.T) {
+	db := openTest(t, "")
+	ctx := context.Background()
+	err := db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(`INSERT INTO conversations (phone_number_id, customer, handoff_until, created_at, updated_at)
+			VALUES ('PHONE', '628999', 'soon', 0, 0)`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Conversation("PHONE", "628999")
+		return err
+	})
+	if err == nil {
+		t.Fatal("a conversation whose handoff_until is not a number was read")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "load conversation") || strings.Contains(msg, "create it") {
+		t.Errorf("error %q, want one about loading the conversation, without an attempt to create it", msg)
 	}
 }

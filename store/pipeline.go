@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/balas-bot/balas/engine"
@@ -42,12 +44,15 @@ func (tx *Tx) Conversation(phoneNumberID, customer string) (engine.StoredConvers
 			FROM conversations WHERE phone_number_id = ? AND customer = ?`
 		err := tx.QueryRow(query, phoneNumberID, customer).Scan(&row.id, &row.waID, &row.userID, &row.name,
 			&row.state, &row.session, &row.handoffUntil, &row.lastIn)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return c, fmt.Errorf("load conversation: %w", err)
+		}
 		if err != nil {
 			now := tx.now.UnixMilli()
-			res, ierr := tx.Exec(`INSERT INTO conversations (phone_number_id, customer, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+			res, err := tx.Exec(`INSERT INTO conversations (phone_number_id, customer, created_at, updated_at) VALUES (?, ?, ?, ?)`,
 				phoneNumberID, customer, now, now)
-			if ierr != nil {
-				return c, fmt.Errorf("load conversation: %v; create it: %w", err, ierr)
+			if err != nil {
+				return c, fmt.Errorf("create conversation: %w", err)
 			}
 			c.ID, _ = res.LastInsertId()
 			tx.setConversation(key, &convRow{id: c.ID, session: "{}"})
