@@ -49,10 +49,12 @@ func Load(path string) (*Set, []Diagnostic, error) {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			d := []Diagnostic{{Pos: Pos{File: f}, Severity: Error, Message: "cannot read: " + errors.Unwrap(err).Error()}}
-			if errors.Unwrap(err) == nil {
-				d[0].Message = "cannot read: " + err.Error()
+			// The position names the file: say only why it cannot be read.
+			why := err
+			if inner := errors.Unwrap(err); inner != nil {
+				why = inner
 			}
+			d := []Diagnostic{{Pos: Pos{File: f}, Severity: Error, Message: "cannot read: " + why.Error()}}
 			return nil, d, &LoadError{Diagnostics: d}
 		}
 		srcs = append(srcs, source{name: f, data: data})
