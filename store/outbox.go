@@ -5,9 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/balas-bot/balas/rules"
 	"strconv"
 	"time"
+
+	"github.com/balas-bot/balas/rules"
 )
 
 // Outbox item kinds.

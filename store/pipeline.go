@@ -139,7 +139,7 @@ func (tx *Tx) InsertReply(r engine.ReplyRecord) error {
 		PhoneNumberID:  r.To.PhoneNumberID,
 		ToNumber:       r.To.Number,
 		ToUserID:       r.To.UserID,
-		Kind:           "message",
+		Kind:           OutboxMessage,
 		Reply:          reply,
 		Decoded:        &r.Reply,
 		Receipt:        r.Receipt,
@@ -152,9 +152,9 @@ func (tx *Tx) InsertReply(r engine.ReplyRecord) error {
 // EnqueueReceipt queues a read receipt or typing indicator. It is not stored
 // (see QueueReceipt): it reaches the sender after the commit.
 func (tx *Tx) EnqueueReceipt(r engine.ReceiptRecord) error {
-	kind := "read"
+	kind := OutboxRead
 	if r.Typing {
-		kind = "typing"
+		kind = OutboxTyping
 	}
 	return tx.QueueReceipt(OutboxItem{
 		ConversationID: r.ConversationID,
