@@ -58,9 +58,11 @@ type SenderOptions struct {
 	// Window is the customer service window (default 24 h): a free-form
 	// reply whose customer wrote last longer ago fails without a request.
 	Window time.Duration
-	// SendTimeout bounds each Graph call (default 30 s). Calls are detached
-	// from Run's context so that a send in flight at shutdown finishes and
-	// its outcome is recorded.
+	// SendTimeout bounds each Graph call (default 30 s); a transport with a
+	// shorter bound of its own keeps that one (the Client's default
+	// HTTPTransport ends a call after its CallTimeout, 10 s). Calls are
+	// detached from Run's context so that a send in flight at shutdown
+	// finishes and its outcome is recorded.
 	SendTimeout time.Duration
 	// PollInterval re-reads the outbox table now and then (default 5 s;
 	// negative disables). New rows normally reach the sender straight from
