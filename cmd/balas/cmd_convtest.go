@@ -106,7 +106,8 @@ Flags:`)
 			failed++
 		}
 	}
-	if complete && len(files) > 0 {
+	interrupted := ctx.Err() != nil
+	if complete && !interrupted && len(files) > 0 {
 		for _, r := range set.Rules {
 			if !covered[r.ID] {
 				fmt.Fprintf(stderr, "%s: note: no test step is answered by rule %s\n", r.Pos, r.ID)
@@ -116,8 +117,11 @@ Flags:`)
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "balas test: no conversation tests next to %s; write one named *_test.yaml beside the rules\n", path)
 	}
+	if interrupted {
+		fmt.Fprintln(stderr, "balas test: interrupted before every test ran")
+	}
 	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
-	if failed > 0 || loadErr != nil {
+	if failed > 0 || loadErr != nil || interrupted {
 		return 1
 	}
 	return 0

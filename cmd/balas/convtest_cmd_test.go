@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -208,5 +209,24 @@ func TestTestCommandExamples(t *testing.T) {
 		if code != 0 || !strings.HasSuffix(stdout, " 0 failed\n") || stderr != "" {
 			t.Errorf("%s: exit %d\n%s\n%s", ex, code, stdout, stderr)
 		}
+	}
+}
+
+// balas test stopped (Ctrl-C, a CI job's timeout) before every test ran
+// does not pass, and does not call rules untested because their tests did
+// not run.
+func TestTestCommandInterruptedFails(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"test", filepath.Join("..", "..", "examples", "rules", "toko")}, strings.NewReader(""), &stdout, &stderr)
+	if code == 0 {
+		t.Errorf("exit code 0 for an interrupted run; stdout:\n%s", stdout.String())
+	}
+	if strings.Contains(stderr.String(), "no test step is answered") {
+		t.Errorf("an interrupted run notes untested rules:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say the run was interrupted:\n%s", stderr.String())
 	}
 }
