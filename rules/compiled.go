@@ -62,7 +62,7 @@ type Expr struct {
 func CompileExpr(src string, pos Pos) (*Expr, error) {
 	c := newCompiler().compile(src, true)
 	if c.err != nil {
-		return nil, fmt.Errorf("%s: %s", pos, c.err.Error())
+		return nil, fmt.Errorf("%s: %w", pos, c.err)
 	}
 	return &Expr{Source: src, Pos: pos, program: c.prog}, nil
 }
@@ -105,7 +105,7 @@ func CompileTemplate(src string, pos Pos) (*Template, error) {
 		}
 		ce := c.compile(r.text, false)
 		if ce.err != nil {
-			return nil, fmt.Errorf("%s: in {{ %s }}: %s", pos, strings.TrimSpace(r.text), ce.err.Error())
+			return nil, fmt.Errorf("%s: in {{ %s }}: %w", pos, strings.TrimSpace(r.text), ce.err)
 		}
 		t.parts = append(t.parts, templatePart{prog: ce.prog})
 	}
