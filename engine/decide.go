@@ -33,7 +33,8 @@ type Conversation struct {
 	Session map[string]any
 	// HandoffUntil is the end of a handoff to a person; zero: none.
 	HandoffUntil time.Time
-	// LastInboundAt is when the customer last wrote; zero: a new conversation.
+	// LastInboundAt is when the customer last wrote (Meta's timestamp of
+	// the message, see wroteAt); zero: a new conversation.
 	LastInboundAt time.Time
 }
 
@@ -44,7 +45,8 @@ type Decision struct {
 	Rule *rules.Rule
 	// Replies are the rendered messages, rules.Fit applied, in send order.
 	Replies []rules.Reply
-	// Conversation is the conversation after this message (LastInboundAt = now).
+	// Conversation is the conversation after this message (LastInboundAt:
+	// when the customer wrote it, see wroteAt).
 	Conversation Conversation
 	// InHandoff: the conversation was in handoff, nothing is answered.
 	InHandoff bool
@@ -134,15 +136,33 @@ func (b *Bot) location() *time.Location {
 
 var emptySession = map[string]any{} // never written
 
+// wroteAt is when the customer wrote in: Meta's timestamp, so that the
+// session's idle time is the time between the customer's messages, also
+// when balas handles them late (Meta redelivering after a downtime).
+// Without a timestamp, or with one ahead of now, it is now; it never goes
+// back before the conversation's last message (Meta may deliver out of
+// order).
+func wroteAt(in *Inbound, conv Conversation, now time.Time) time.Time {
+	at := in.Timestamp
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	if at.Before(conv.LastInboundAt) {
+		at = conv.LastInboundAt
+	}
+	return at
+}
+
 func (b *Bot) decide(in *Inbound, conv Conversation, now time.Time, ex *Explanation) Decision {
 	d := Decision{Conversation: conv}
 	c := &d.Conversation
-	if !conv.LastInboundAt.IsZero() && now.Sub(conv.LastInboundAt) >= b.sessionTTL() {
+	at := wroteAt(in, conv, now)
+	if !conv.LastInboundAt.IsZero() && at.Sub(conv.LastInboundAt) >= b.sessionTTL() {
 		d.Expired = true
 		c.State = ""
 		c.Session = nil
 	}
-	c.LastInboundAt = now
+	c.LastInboundAt = at
 	if now.Before(conv.HandoffUntil) {
 		d.InHandoff = true
 	} else {

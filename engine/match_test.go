@@ -48,6 +48,12 @@ func text(s string) Inbound {
 	return Inbound{ID: "wamid.1", From: "628123456789", WaID: "628123456789", ContactName: "Budi", Type: "text", Text: s, Timestamp: t0}
 }
 
+// sentAt is in as the customer sent it at at (Meta's timestamp).
+func sentAt(in Inbound, at time.Time) Inbound {
+	in.Timestamp = at
+	return in
+}
+
 func button(id, title string) Inbound {
 	return Inbound{ID: "wamid.2", From: "628123456789", Type: "interactive", ReplyKind: "button", ReplyID: id, ReplyTitle: title}
 }
@@ -224,14 +230,14 @@ func TestSessionTTL(t *testing.T) {
 		&rules.Rule{ID: "other"},
 	))
 	conv := Conversation{State: "awaiting_address", Session: map[string]any{"product": "A"}, LastInboundAt: t0}
-	d := b.Decide(text("x"), conv, t0.Add(29*time.Minute))
+	d := b.Decide(sentAt(text("x"), t0.Add(29*time.Minute)), conv, t0.Add(29*time.Minute))
 	if ruleID(d) != "in-state" || d.Expired || d.Conversation.Session["product"] != "A" {
 		t.Errorf("before ttl: %+v", d)
 	}
 	if !d.Conversation.LastInboundAt.Equal(t0.Add(29 * time.Minute)) {
 		t.Errorf("LastInboundAt = %v", d.Conversation.LastInboundAt)
 	}
-	d = b.Decide(text("x"), conv, t0.Add(30*time.Minute))
+	d = b.Decide(sentAt(text("x"), t0.Add(30*time.Minute)), conv, t0.Add(30*time.Minute))
 	if ruleID(d) != "other" || !d.Expired || d.Conversation.State != "" || len(d.Conversation.Session) != 0 {
 		t.Errorf("at ttl: %+v", d)
 	}
@@ -241,6 +247,41 @@ func TestSessionTTL(t *testing.T) {
 	// A new conversation never expires.
 	if d := b.Decide(text("x"), Conversation{}, t0); d.Expired {
 		t.Error("new conversation expired")
+	}
+}
+
+// The session's idle time runs between the customer's messages (Meta's
+// timestamps), not between the moments balas handles them: a message
+// redelivered after a downtime continues the conversation it was written
+// in.
+func TestSessionTTLCountsFromTheCustomersMessages(t *testing.T) {
+	b := New(newSet(
+		&rules.Rule{ID: "in-state", When: rules.When{States: []string{"awaiting_address"}}},
+		&rules.Rule{ID: "other"},
+	))
+	conv := Conversation{State: "awaiting_address", LastInboundAt: t0}
+	tests := []struct {
+		name        string
+		wrote, now  time.Time
+		wantRule    string
+		wantLastMsg time.Time
+	}{
+		{"written 5 min later, handled 45 min later", t0.Add(5 * time.Minute), t0.Add(45 * time.Minute), "in-state", t0.Add(5 * time.Minute)},
+		{"written 40 min later", t0.Add(40 * time.Minute), t0.Add(41 * time.Minute), "other", t0.Add(40 * time.Minute)},
+		{"no timestamp: when handled", time.Time{}, t0.Add(45 * time.Minute), "other", t0.Add(45 * time.Minute)},
+		{"a timestamp ahead of the clock: when handled", t0.Add(time.Hour), t0.Add(10 * time.Minute), "in-state", t0.Add(10 * time.Minute)},
+		{"delivered out of order: never back", t0.Add(-time.Minute), t0.Add(2 * time.Minute), "in-state", t0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := b.Decide(sentAt(text("x"), tt.wrote), conv, tt.now)
+			if ruleID(d) != tt.wantRule {
+				t.Errorf("rule %q, want %q", ruleID(d), tt.wantRule)
+			}
+			if !d.Conversation.LastInboundAt.Equal(tt.wantLastMsg) {
+				t.Errorf("LastInboundAt %v, want %v", d.Conversation.LastInboundAt, tt.wantLastMsg)
+			}
+		})
 	}
 }
 
@@ -254,7 +295,7 @@ func TestHandoff(t *testing.T) {
 		t.Fatalf("start: %+v", d)
 	}
 	conv := d.Conversation
-	d = b.Decide(text("halo?"), conv, t0.Add(time.Hour))
+	d = b.Decide(sentAt(text("halo?"), t0.Add(time.Hour)), conv, t0.Add(time.Hour))
 	if d.Rule != nil || !d.InHandoff || len(d.Replies) != 0 {
 		t.Fatalf("during: %+v", d)
 	}

@@ -509,7 +509,7 @@ func (p *Pipeline) message(tx Tx, bot *Bot, now time.Time, inboxID int64, m *web
 		if d.Expired {
 			conv.State, conv.Session = "", nil
 		}
-		conv.LastInboundAt = now
+		conv.LastInboundAt = d.Conversation.LastInboundAt
 	}
 	if err := tx.SaveConversation(conv); err != nil {
 		return err
