@@ -542,6 +542,16 @@ func benchE2E(ctx context.Context, o benchOptions) (benchResult, error) {
 	done := make(chan error, 1)
 	go func() { done <- a.run(runCtx, ln) }()
 	defer func() { stop(); <-done }()
+	// As Meta's retries would, wait until balas is past its start (it
+	// answers webhooks 503 until then).
+	for a.srv.starting.Load() || a.watcher.Status().LastReloadAt.IsZero() {
+		select {
+		case err := <-done:
+			done <- err // for the deferred wait
+			return benchResult{}, fmt.Errorf("balas stopped while starting: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
 
 	bs, sigs, from := bodies(o.n, o.senders, o.text)
 	start := time.Now()
