@@ -202,6 +202,16 @@ func Classify(err error) Class {
 	return Permanent
 }
 
+// authCode reports whether an outbox row's error code (see ErrorCode) is
+// one Classify takes for Auth: a refused access token.
+func authCode(code string) bool {
+	switch code {
+	case "0", "190", "http_401", "invalid_token":
+		return true
+	}
+	return false
+}
+
 // ErrorCode is the metric/outbox label of an error: Meta's code in decimal,
 // else "http_NNN", else "network".
 func ErrorCode(err error) string {

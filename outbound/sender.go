@@ -435,6 +435,11 @@ func (s *Sender) Run(ctx context.Context) error {
 				if it.ID > through {
 					return nil
 				}
+				if start && authCode(it.ErrorCode) && it.NextAttemptAt.After(s.o.Now()) {
+					// Held back by a refused token: this start may
+					// well have the new one, so try it now.
+					it.NextAttemptAt = s.o.Now()
+				}
 				if start && it.Receipt != "" && it.Attempts == 0 && it.ID > lastID {
 					if resent == nil {
 						resent = map[receiptKey]bool{}

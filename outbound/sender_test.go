@@ -1358,3 +1358,31 @@ func TestSenderRetriesItsFirstRead(t *testing.T) {
 		t.Fatalf("%d items held in memory by a sender whose Run has returned", n)
 	}
 }
+
+// A reply held back by a refused token is tried at once when balas starts
+// again (with, presumably, a new BALAS_ACCESS_TOKEN), not after its backoff.
+func TestSenderTriesRepliesHeldByATokenAtStart(t *testing.T) {
+	db := openDB(t, "")
+	q := enqueueText(t, db, budi, "Halo")
+	if err := db.CompleteOutbox(context.Background(), store.OutboxResult{ID: q.outbox, Kind: store.OutboxMessage, MessageID: q.message,
+		State: store.OutboxStatePending, Attempts: 3, NextAttemptAt: time.Now().Add(time.Hour), ErrorCode: "190", LastError: AuthErrorHint}); err != nil {
+		t.Fatal(err)
+	}
+	other := enqueueText(t, db, "6281298765432", "Halo")
+	if err := db.CompleteOutbox(context.Background(), store.OutboxResult{ID: other.outbox, Kind: store.OutboxMessage, MessageID: other.message,
+		State: store.OutboxStatePending, Attempts: 3, NextAttemptAt: time.Now().Add(time.Hour), ErrorCode: "130429"}); err != nil {
+		t.Fatal(err)
+	}
+	fake := newFakeGraph(t, nil)
+	runSender(t, NewSender(db, fake.client(), testOptions()))
+	deadline := time.Now().Add(10 * time.Second)
+	for readOutbox(t, db, q.outbox).state != "sent" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reply held by a refused token was not sent at start: %+v", readOutbox(t, db, q.outbox))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if row := readOutbox(t, db, other.outbox); row.state != "pending" {
+		t.Errorf("a reply waiting on a rate limit was sent before its time: %+v", row)
+	}
+}

@@ -49,6 +49,9 @@ type OutboxItem struct {
 	WindowStart   time.Time
 	Attempts      int
 	NextAttemptAt time.Time
+	// ErrorCode is the code of the row's last failed attempt (rows read
+	// from the table; "" when none failed).
+	ErrorCode string
 }
 
 // OutboxResult is the outcome of one send attempt.
@@ -148,7 +151,7 @@ func (db *DB) PendingOutbox(ctx context.Context, afterID int64, limit int) ([]Ou
 		limit = 1000
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT id, conversation_id, COALESCE(message_id, 0), phone_number_id,
-		to_number, to_user_id, kind, reply, context_wamid, receipt, window_start, attempts, next_attempt_at
+		to_number, to_user_id, kind, reply, context_wamid, receipt, window_start, attempts, next_attempt_at, error_code
 		FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list pending outbox: %w", err)
@@ -160,7 +163,7 @@ func (db *DB) PendingOutbox(ctx context.Context, afterID int64, limit int) ([]Ou
 		var reply string
 		var window, next int64
 		if err := rows.Scan(&it.ID, &it.ConversationID, &it.MessageID, &it.PhoneNumberID, &it.ToNumber,
-			&it.ToUserID, &it.Kind, &reply, &it.ContextWamid, &it.Receipt, &window, &it.Attempts, &next); err != nil {
+			&it.ToUserID, &it.Kind, &reply, &it.ContextWamid, &it.Receipt, &window, &it.Attempts, &next, &it.ErrorCode); err != nil {
 			return nil, fmt.Errorf("list pending outbox: %w", err)
 		}
 		if reply != "" {
