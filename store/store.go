@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -55,11 +56,13 @@ type Options struct {
 
 // DB is an open balas database.
 type DB struct {
-	path  string
-	file  os.FileInfo // the database file as opened (Ping)
-	now   func() time.Time
-	write *sql.DB // exactly one connection, the writer's
-	read  *sql.DB
+	path    string
+	file    os.FileInfo // the database file as opened (Ping)
+	walPath string      // the write-ahead log: beside the file a symbolic link leads to
+	wal     os.FileInfo // the write-ahead log as opened (Ping)
+	now     func() time.Time
+	write   *sql.DB // exactly one connection, the writer's
+	read    *sql.DB
 
 	jobs       chan job
 	dones      sync.Pool // chan error, one per waiting Write
@@ -172,6 +175,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	// The log exists while a connection is open (the writer's always is),
+	// so SQLite itself never replaces it under a running balas. SQLite puts
+	// it beside the file a symbolic link leads to.
+	db.walPath = path + "-wal"
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		db.walPath = real + "-wal"
+	}
+	db.wal, _ = os.Stat(db.walPath) // nil: not in WAL mode (a file system without it), nothing to check
 	go db.writer()
 	return db, nil
 }
@@ -241,6 +252,15 @@ func (db *DB) fileHere() error {
 	}
 	if !os.SameFile(st, db.file) {
 		return fmt.Errorf("the database file %s was replaced since balas opened it (restart balas to use the new one)", db.path)
+	}
+	// The log holds every commit since the last checkpoint: SQLite keeps
+	// writing to a deleted one, and a crash would take all of it.
+	if db.wal == nil {
+		return nil
+	}
+	if st, err = os.Stat(db.walPath); err != nil || !os.SameFile(st, db.wal) {
+		return fmt.Errorf("the write-ahead log %s was deleted or replaced since balas opened it: "+
+			"stop balas gracefully (it then writes what the log held into %s) and start it again", db.walPath, db.path)
 	}
 	return nil
 }

@@ -347,6 +347,46 @@ func TestPingNoticesTheFileGone(t *testing.T) {
 	}
 }
 
+// The write-ahead log holds every commit since the last checkpoint: once
+// its file is deleted under a running balas, SQLite keeps writing to the
+// deleted file, and a crash loses all of it (a database killed then opens
+// without those commits, a new one even without its tables). A write must
+// be refused from then on, as when the database file itself is gone,
+// instead of being answered as stored.
+func TestWriteRefusedOnceTheWALIsGone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "balas.db")
+	db := openTest(t, path)
+	ctx := context.Background()
+	if _, err := db.StoreDelivery(ctx, []byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StoreDelivery(ctx, []byte(`{"n":2}`)); err == nil || !strings.Contains(err.Error(), "-wal") {
+		t.Fatalf("a write after the WAL file was deleted: %v, want it refused (a crash would lose it)", err)
+	}
+	if err := db.Ping(ctx); err == nil || !strings.Contains(err.Error(), "-wal") {
+		t.Fatalf("Ping after the WAL file was deleted: %v", err)
+	}
+}
+
+// A database reached through a symbolic link has its log beside the file
+// the link leads to, where SQLite puts it.
+func TestOpenThroughASymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.db")
+	link := filepath.Join(dir, "link.db")
+	openTest(t, real).Close()
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	db := openTest(t, link)
+	if _, err := db.StoreDelivery(context.Background(), []byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Processes that open a new database at the same moment apply each
 // migration once between them, and all of them start.
 func TestOpenTogetherOnANewDatabase(t *testing.T) {
