@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -21,9 +22,10 @@ var errLocked = errors.New("locked")
 // outbox. The lock is the file path + ".lock", held (flock) while the
 // returned file is open; the system releases it when the process ends,
 // however it ends. It waits up to wait for another holder to let go, and
-// stops waiting when ctx ends.
+// stops waiting when ctx ends. A path that is (or goes through) a symbolic
+// link is locked where it leads: SQLite opens the file the link leads to.
 func lockDatabase(ctx context.Context, path string, wait time.Duration, log *slog.Logger) (*os.File, error) {
-	name := path + ".lock"
+	name := lockPath(path)
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock the database: %w (check that the folder is writable)", err)
@@ -54,4 +56,17 @@ func lockDatabase(ctx context.Context, path string, wait time.Duration, log *slo
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// lockPath is the lock file of the database at path: beside the file a
+// symbolic link leads to, so that every name of one database takes the
+// same lock. A database not created yet is resolved through its folder.
+func lockPath(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real + ".lock"
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
+		return filepath.Join(dir, filepath.Base(path)) + ".lock"
+	}
+	return path + ".lock"
 }

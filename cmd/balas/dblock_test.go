@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,4 +59,33 @@ func TestServeStoppedWhileWaitingForTheDatabaseStopsAtOnce(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error %q does not say it was stopped", err)
 	}
+}
+
+// The lock belongs to the database, not to the name it was given: a
+// second balas serve that reaches the same file through a symbolic link
+// would otherwise take a lock of its own and send the waiting replies a
+// second time.
+func TestSecondServeThroughASymlinkIsRefused(t *testing.T) {
+	a, cfg := testApp(t, writeFiles(t, map[string]string{"r.yaml": opsRules}))
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(cfg.DB, link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	viaLink := *cfg
+	viaLink.DB, viaLink.LockWait = link, 50*time.Millisecond
+	second, err := newApp(context.Background(), &viaLink, log, outbound.NewDryRun(log))
+	if err == nil {
+		second.close()
+		t.Fatal("a second balas serve started on a database in use, reached through a symbolic link")
+	}
+	if !strings.Contains(err.Error(), "another balas serve") {
+		t.Fatalf("error %q does not say another balas serve uses the database", err)
+	}
+	a.close()
+	third, err := newApp(context.Background(), &viaLink, log, outbound.NewDryRun(log))
+	if err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	third.close()
 }
