@@ -136,6 +136,10 @@ func (c *Client) boundsCalls() bool { return c.rt != nil }
 // body after answering).
 func (c *Client) doneWithBody() bool { return c.rt != nil }
 
+// CloseIdleConnections closes the keep-alive connections no call is using;
+// call it once the client is no longer needed. Calls in flight keep theirs.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // redactedToken stands in an error for the access token.
 const redactedToken = "[access token]"
 

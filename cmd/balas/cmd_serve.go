@@ -72,6 +72,7 @@ type app struct {
 	watcher  *rules.Watcher
 	pipeline *engine.Pipeline
 	sender   *outbound.Sender
+	graph    outbound.Transport // the sender's; its idle connections are closed with the app
 	metrics  *metrics
 	handler  http.Handler
 	srv      *server  // behind handler
@@ -138,6 +139,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 				IdleConns: max(cfg.SendConcurrency, outbound.DefaultMaxIdlePerHost)})
 		}
 	}
+	a.graph = transport
 	pairInterval := cfg.PairInterval
 	if pairInterval == 0 {
 		pairInterval = -1 // --pair-interval 0 turns pair pacing off
@@ -407,6 +409,9 @@ func (a *app) close() error {
 		os.RemoveAll(a.tempDir)
 	}
 	err := a.db.Close()
+	if c, ok := a.graph.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections() // keep-alive connections to the Graph API
+	}
 	if a.dbLock != nil {
 		a.dbLock.Close() // after the database: the next balas may start
 		a.dbLock = nil
