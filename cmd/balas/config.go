@@ -73,7 +73,7 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	fs.StringVar(&c.LogFormat, "log-format", envOr("BALAS_LOG_FORMAT", "text"), "text or json (BALAS_LOG_FORMAT)")
 	devDefault, devErr := envBool(env("BALAS_DEV")) // refused below unless --dev wins over it
 	fs.BoolVar(&c.Dev, "dev", devDefault, "local development: unsigned webhooks accepted, replies logged instead of sent without an access token (BALAS_DEV=1)")
-	shutdown := fs.String("shutdown-timeout", envOr("BALAS_SHUTDOWN_TIMEOUT", "10s"), "how long a shutdown may take to finish in-flight work (BALAS_SHUTDOWN_TIMEOUT)")
+	shutdown := fs.String("shutdown-timeout", envOr("BALAS_SHUTDOWN_TIMEOUT", "15s"), "how long a shutdown may take to finish in-flight work (BALAS_SHUTDOWN_TIMEOUT)")
 	retention := fs.String("retention", envOr("BALAS_RETENTION", "0"), "delete messages, handled deliveries, statuses and events older than this, e.g. 90d (at least 7d); 0 keeps everything (BALAS_RETENTION)")
 	fs.Usage = func() {
 		w := fs.Output()

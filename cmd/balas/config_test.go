@@ -30,7 +30,7 @@ func TestServeConfig(t *testing.T) {
 		{name: "defaults", env: secrets, check: func(c *config) string {
 			if c.Addr != ":8080" || c.Rules != "rules" || c.DB != "balas.db" || c.GraphURL != "https://graph.facebook.com" ||
 				c.GraphVersion != "v25.0" || c.SendRate != 80 || c.LogFormat != "text" || c.Dev || c.RulesGiven ||
-				c.PairBurst != 20 || c.PairInterval != 6*time.Second || c.SendConcurrency != 64 || c.Retention != 0 {
+				c.PairBurst != 20 || c.PairInterval != 6*time.Second || c.SendConcurrency != 64 || c.Retention != 0 || c.Shutdown != 15*time.Second {
 				return "unexpected defaults"
 			}
 			return ""
