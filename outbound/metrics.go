@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/balas-bot/balas/store"
 )
 
 type metrics struct {
@@ -33,7 +31,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	return c
 }
 
-func newMetrics(reg prometheus.Registerer, messages *prometheus.CounterVec, db *store.DB, sem chan struct{}) *metrics {
+func newMetrics(reg prometheus.Registerer, messages *prometheus.CounterVec, db Outbox, sem chan struct{}) *metrics {
 	m := &metrics{
 		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "balas_outbound_errors_total",

@@ -126,11 +126,30 @@ func (o *SenderOptions) defaults() {
 	}
 }
 
+// Outbox is the durable outbox a Sender drains; *store.DB is the one balas
+// uses.
+type Outbox interface {
+	// OnQueued registers fn to be told of the items each commit queued,
+	// right after the commit and in commit order.
+	OnQueued(fn func([]store.OutboxItem))
+	// HandedOver is the highest row id whose commit OnQueued's fn was told
+	// of; a reader of the table leaves the rows above it to the commit.
+	HandedOver() int64
+	// PendingOutbox lists pending rows with id > afterID in id order.
+	PendingOutbox(ctx context.Context, afterID int64, limit int) ([]store.OutboxItem, error)
+	// CompleteOutbox records the outcome of a send attempt.
+	CompleteOutbox(ctx context.Context, r store.OutboxResult) error
+	// OutboxPending is the number of pending rows (a metric).
+	OutboxPending(ctx context.Context) (int64, error)
+}
+
+var _ Outbox = (*store.DB)(nil)
+
 // Sender drains the outbox: rows of one conversation strictly in id order
 // (the next waits until the previous is sent or has failed for good),
 // different conversations in parallel.
 type Sender struct {
-	db     *store.DB
+	db     Outbox
 	t      Transport
 	o      SenderOptions
 	bodies sync.Pool // *[]byte: request bodies' arrays (reuseBody)
@@ -154,9 +173,9 @@ type Sender struct {
 	pairs  map[string]*rate.Limiter
 }
 
-// NewSender makes a Sender and registers it with db (DB.OnQueued) to hear of
+// NewSender makes a Sender and registers it with db (OnQueued) to hear of
 // every outbox item as it commits; call Run to start sending.
-func NewSender(db *store.DB, t Transport, opts SenderOptions) *Sender {
+func NewSender(db Outbox, t Transport, opts SenderOptions) *Sender {
 	opts.defaults()
 	s := &Sender{
 		db:     db,
