@@ -1,6 +1,9 @@
 package main
 
 import (
+	"sync"
+
+	"github.com/balas-bot/balas/engine/webhook"
 	"github.com/balas-bot/balas/rules"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,6 +24,55 @@ type metrics struct {
 	rulesLoaded prometheus.Gauge
 	pruned      *prometheus.CounterVec
 	prunedAt    prometheus.Gauge
+
+	// The label values that come from webhook content, bounded.
+	msgTypes, statusNames, eventFields *labelValues
+}
+
+// maxLabelLen and maxLabelValues bound the label values taken from webhook
+// content (message type, status, change field): every value is a series
+// kept, and scraped, for as long as balas runs, and a delivery may say
+// anything there. A value that is not a short snake_case word, or one past
+// the first maxLabelValues, is counted as "other".
+const (
+	maxLabelLen    = 64
+	maxLabelValues = 64
+)
+
+// labelValues admits the values of one label up to maxLabelValues.
+type labelValues struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func newLabelValues(known ...string) *labelValues {
+	l := &labelValues{seen: map[string]bool{}}
+	for _, k := range known {
+		l.seen[k] = true
+	}
+	return l
+}
+
+// value is v when it may be a label value, else "other".
+func (l *labelValues) value(v string) string {
+	if len(v) == 0 || len(v) > maxLabelLen {
+		return "other"
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return "other"
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen[v] {
+		return v
+	}
+	if len(l.seen) >= maxLabelValues {
+		return "other"
+	}
+	l.seen[v] = true
+	return v
 }
 
 func newMetrics() *metrics {
@@ -62,6 +114,11 @@ func newMetrics() *metrics {
 			Name: "balas_prune_last_success_timestamp_seconds", Help: "When the last pass of --retention pruning finished (0: none yet, or retention off).",
 		}),
 	}
+	m.msgTypes = newLabelValues(webhook.TypeText, webhook.TypeImage, webhook.TypeAudio, webhook.TypeVideo,
+		webhook.TypeDocument, webhook.TypeSticker, webhook.TypeLocation, webhook.TypeContacts, webhook.TypeInteractive,
+		webhook.TypeButton, webhook.TypeReaction, webhook.TypeOrder, webhook.TypeSystem, webhook.TypeUnsupported, webhook.TypeUnknown)
+	m.statusNames = newLabelValues("sent", "delivered", "read", "played", "failed", "deleted", "warning")
+	m.eventFields = newLabelValues("undecodable", "message_without_sender")
 	// Series that exist from the start, at 0, so that dashboards and rate()
 	// see them before their first event.
 	m.webhook.WithLabelValues("200")
@@ -77,12 +134,12 @@ func newMetrics() *metrics {
 
 // The engine.Observer methods.
 
-func (m *metrics) Inbound(t string)    { m.messages.WithLabelValues("in", t).Inc() }
+func (m *metrics) Inbound(t string)    { m.messages.WithLabelValues("in", m.msgTypes.value(t)).Inc() }
 func (m *metrics) Duplicate()          { m.duplicates.Inc() }
 func (m *metrics) RuleHit(rule string) { m.ruleHits.WithLabelValues(rule).Inc() }
 func (m *metrics) Unmatched()          { m.unmatched.Inc() }
-func (m *metrics) Status(s string)     { m.statuses.WithLabelValues(s).Inc() }
-func (m *metrics) Event(field string)  { m.events.WithLabelValues(field).Inc() }
+func (m *metrics) Status(s string)     { m.statuses.WithLabelValues(m.statusNames.value(s)).Inc() }
+func (m *metrics) Event(field string)  { m.events.WithLabelValues(m.eventFields.value(field)).Inc() }
 
 // rulesInUse records the rule set in use: its size, and a hit counter at 0
 // for each of its rules, so that a rule that never answers shows as 0.
