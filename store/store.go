@@ -116,6 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		q.Add("_txlock", txlock)
 		return "file:" + uriPath(path) + "?" + q.Encode()
 	}
+	createPrivate(path)
 	write, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -185,6 +186,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.wal, _ = os.Stat(db.walPath) // nil: not in WAL mode (a file system without it), nothing to check
 	go db.writer()
 	return db, nil
+}
+
+// createPrivate creates the database file at path, readable and writable by
+// its owner only, when nothing is there yet. SQLite would create it with
+// 0644 (less the umask), readable by every user of the machine, and gives
+// the log and shared-memory files the database file's permissions: the
+// database holds every customer's messages. An existing file (or link) is
+// left as it is; an error (no such folder) is left for SQLite to report.
+func createPrivate(path string) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		f.Close()
+	}
 }
 
 // uriPath escapes a file path for a SQLite "file:" URI, where ? starts the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -458,5 +459,28 @@ func TestCheckWriteNoticesTheWriteLockHeld(t *testing.T) {
 	}
 	if err := db.CheckWrite(ctx, 15*time.Second); err != nil {
 		t.Fatalf("CheckWrite once the lock is free: %v", err)
+	}
+}
+
+// A new database holds every customer's messages: its file, log and
+// shared-memory file are readable by their owner only, whatever the umask.
+// (An existing database keeps the permissions it has.)
+func TestNewDatabaseIsReadableByItsOwnerOnly(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	path := filepath.Join(t.TempDir(), "p.db")
+	db := openTest(t, path)
+	if _, err := db.StoreDelivery(context.Background(), []byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has permissions %v; want none for group and others", filepath.Base(name), perm)
+		}
 	}
 }
