@@ -62,6 +62,15 @@ type Decision struct {
 // Matched reports whether a rule answered.
 func (d *Decision) Matched() bool { return d.Rule != nil }
 
+// MaxSessionValue is the most bytes one session value may hold. Session
+// keys are the ones the rules' `set` names, so this bounds a conversation's
+// session: a rule that appends what customers type to a value (a complaint
+// gathered over several messages, say) would otherwise let one customer grow
+// it without end, and it is kept in memory, copied and written to the
+// database at every message. A longer value is not set (the key keeps the
+// value it had), and the rule's error says so.
+const MaxSessionValue = 64 << 10
+
 // DefaultSessionTTL applies when a set carries no session_ttl.
 const DefaultSessionTTL = 30 * time.Minute
 
@@ -198,6 +207,11 @@ func (b *Bot) decide(in *Inbound, conv Conversation, now time.Time, ex *Explanat
 			v, err := a.Value.Render(&m.env)
 			if err != nil {
 				m.note("rule %s: set %s: %v", r.ID, a.Key, err)
+				d.Errors = append(d.Errors, m.notes[len(m.notes)-1])
+				continue
+			}
+			if len(v) > MaxSessionValue {
+				m.note("rule %s: set %s: the value is %d bytes long, over the limit of %d; the session keeps the value it had", r.ID, a.Key, len(v), MaxSessionValue)
 				d.Errors = append(d.Errors, m.notes[len(m.notes)-1])
 				continue
 			}

@@ -245,3 +245,31 @@ rules:
 		}
 	}
 }
+
+// A session value that a rule builds from what customers type stays
+// bounded: a rule that appends each message to a session value must not let
+// one customer grow their conversation (kept in memory, copied and written
+// to the database at every message) without end.
+func TestSessionValuesAreBounded(t *testing.T) {
+	b := parse(t, `
+version: 1
+rules:
+  - id: catat
+    fallback: true
+    set: {log: "{{ session.log }}{{ message.text }}"}
+    reply: "dicatat"
+`)
+	conv := Conversation{}
+	msg := strings.Repeat("q", 4096)
+	var last Decision
+	for i := range 100 {
+		last = b.Decide(text(msg), conv, t0.Add(time.Duration(i)*time.Second))
+		conv = last.Conversation
+	}
+	if n := len(conv.Session["log"].(string)); n > MaxSessionValue {
+		t.Fatalf("session value of %d bytes after 100 messages; want at most %d", n, MaxSessionValue)
+	}
+	if len(last.Errors) != 1 || !strings.Contains(last.Errors[0], "log") || len(last.Replies) != 1 {
+		t.Errorf("errors %q, replies %d: want the set refused with a note and the reply sent", last.Errors, len(last.Replies))
+	}
+}
