@@ -130,6 +130,14 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 	a := &app{cfg: cfg, log: log, db: db, dbLock: lock, metrics: m, tempDir: tempDir}
 	a.watcher = rules.NewWatcher(rulesPath, rules.WatcherOptions{Logger: log, Registerer: m.reg, Loaded: set})
 
+	if cfg.Dev && cfg.AccessToken != "" {
+		// Unsigned webhooks are accepted and their replies really sent:
+		// anyone who reaches the port can make the business number write
+		// to any customer, from any number the token may send for.
+		log.Warn("DEV MODE with BALAS_ACCESS_TOKEN set: replies to UNSIGNED webhooks are SENT through the Graph API; "+
+			"anyone who can reach this server can make your business number message customers. "+
+			"Listen on loopback only (--addr 127.0.0.1:8080) or unset BALAS_ACCESS_TOKEN to log replies instead", "addr", cfg.Addr)
+	}
 	if transport == nil {
 		if cfg.AccessToken == "" {
 			log.Warn("DEV MODE: no BALAS_ACCESS_TOKEN; replies are logged and stored, not sent")
