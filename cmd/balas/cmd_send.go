@@ -27,7 +27,7 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	image := fs.Bool("image", false, "send an image (TEXT becomes its caption)")
 	phoneID := fs.String("phone-number-id", webhook.FakePhoneNumberID, "the business phone number id that receives it")
 	// The secret is not the flag's default: --help prints defaults.
-	secret := fs.String("secret", "", "the Meta app secret to sign with (default: $BALAS_APP_SECRET)")
+	secret := fs.String("secret", "", "the Meta app secret to sign with (default: $BALAS_APP_SECRET, which is better: a flag's value is seen by every user of the machine in ps and kept in shell history)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: balas send [--url URL] [--from NUMBER] [--name NAME] [--button ID | --list ID | --image] [TEXT]")
 		fmt.Fprintln(fs.Output())
@@ -40,6 +40,8 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	if !flagGiven(fs, "secret") {
 		*secret = os.Getenv("BALAS_APP_SECRET")
+	} else if *secret != "" {
+		fmt.Fprintln(stderr, "balas send: note: --secret shows the app secret to every user of this machine (ps) and keeps it in your shell history; prefer BALAS_APP_SECRET")
 	}
 	text := strings.Join(fs.Args(), " ")
 	kinds := 0

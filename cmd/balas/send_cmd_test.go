@@ -114,3 +114,19 @@ func TestSendKeepsTheSecret(t *testing.T) {
 		t.Fatalf("send with BALAS_APP_SECRET: %v, signature %q\n%s", err, signature, out)
 	}
 }
+
+// --secret puts the app secret where every user of the machine sees it (ps,
+// /proc/PID/cmdline) and in shell history: send says so, and --help
+// says BALAS_APP_SECRET is better.
+func TestSendWarnsAboutASecretOnTheCommandLine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	_, stderr, code := runBalas(t, "", "send", "--url", srv.URL, "--secret", "rahasia", "halo")
+	if code != 0 || !strings.Contains(stderr, "prefer BALAS_APP_SECRET") {
+		t.Errorf("exit %d, stderr %q: want a note that --secret is visible to other users", code, stderr)
+	}
+	help, _, _ := runBalas(t, "", "send", "--help")
+	if !strings.Contains(help, "ps") {
+		t.Errorf("--help does not say why $BALAS_APP_SECRET is better:\n%s", help)
+	}
+}
