@@ -525,8 +525,14 @@ func benchE2E(ctx context.Context, o benchOptions) (benchResult, error) {
 	cfg := &config{Rules: o.rules, RulesGiven: o.rules != "", DB: filepath.Join(o.dir, "bench.db"),
 		GraphURL: "http://" + gln.Addr().String(), GraphVersion: "v25.0", SendRate: 1e9, SendConcurrency: o.sendConcurrency, PairBurst: 1, PairInterval: 0,
 		AppSecret: benchSecret, AccessToken: "bench-token", Shutdown: 10 * time.Second, LogFormat: "text"}
-	if cfg.Rules == "" {
-		cfg.Rules = filepath.Join(o.dir, "no-rules-here") // use the built-in example shop
+	if cfg.Rules == "" { // the built-in example shop
+		cfg.Rules, cfg.RulesGiven = filepath.Join(o.dir, "rules"), true
+		if err := os.Mkdir(cfg.Rules, 0o700); err != nil {
+			return benchResult{}, err
+		}
+		if err := unpackExampleRules(cfg.Rules); err != nil {
+			return benchResult{}, err
+		}
 	}
 	log := slog.New(slog.NewTextHandler(o.log, nil))
 	a, err := newApp(ctx, cfg, log, nil)

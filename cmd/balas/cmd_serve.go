@@ -179,10 +179,11 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 	return a, nil
 }
 
-// resolveRules picks the rules path: the one configured, or, when none was
-// configured and ./rules does not exist or holds no rules files (in a clone
-// of balas, ./rules is the Go package of that name), the built-in example
-// shop, unpacked into tempDir.
+// resolveRules picks the rules path: the one configured, or, with --dev,
+// when none was configured and ./rules does not exist or holds no rules
+// files (in a clone of balas, ./rules is the Go package of that name), the
+// built-in example shop, unpacked into tempDir. Without --dev that is an
+// error.
 func resolveRules(cfg *config, log *slog.Logger) (path, tempDir string, err error) {
 	why := "no ./rules folder"
 	if _, err := os.Stat(cfg.Rules); err == nil {
@@ -193,20 +194,34 @@ func resolveRules(cfg *config, log *slog.Logger) (path, tempDir string, err erro
 	} else if cfg.RulesGiven {
 		return "", "", fmt.Errorf("rules path %s: %w (set --rules or BALAS_RULES to a rules file or folder)", cfg.Rules, err)
 	}
+	if !cfg.Dev {
+		// Answering real customers with the example shop's products and
+		// prices (a service started in another working directory, say)
+		// must not happen silently.
+		return "", "", fmt.Errorf("%s: set --rules or BALAS_RULES to your rules file or folder (the built-in example shop answers only with --dev)", why)
+	}
 	dir, err := os.MkdirTemp("", "balas-example-rules-")
 	if err != nil {
 		return "", "", fmt.Errorf("%s, and the built-in example rules could not be unpacked: %w", why, err)
 	}
+	if err := unpackExampleRules(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	log.Warn(why+": answering with the built-in example shop rules (examples/rules/toko); put your rules in ./rules or pass --rules to use your own", "unpacked_to", dir)
+	return dir, dir, nil
+}
+
+// unpackExampleRules writes the built-in example shop's rules files into dir.
+func unpackExampleRules(dir string) error {
 	files, _ := fs.Glob(examplerules.Toko, "toko/*.yaml")
 	for _, f := range files {
 		b, _ := examplerules.Toko.ReadFile(f)
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-			os.RemoveAll(dir)
-			return "", "", fmt.Errorf("unpack the built-in example rules: %w", err)
+			return fmt.Errorf("unpack the built-in example rules: %w", err)
 		}
 	}
-	log.Warn(why+": answering with the built-in example shop rules (examples/rules/toko); put your rules in ./rules or pass --rules to use your own", "unpacked_to", dir)
-	return dir, dir, nil
+	return nil
 }
 
 // holdsRules reports whether path is a rules file or a folder with at least

@@ -81,6 +81,7 @@ func TestResolveRules(t *testing.T) {
 		name     string
 		rules    string
 		given    bool
+		prod     bool // without --dev
 		builtIn  bool
 		wantPath string
 		wantErr  string
@@ -91,9 +92,14 @@ func TestResolveRules(t *testing.T) {
 		{name: "default, a file", rules: file, wantPath: file},
 		{name: "given, a folder without rules files", rules: empty, given: true, wantPath: empty}, // the loader says why
 		{name: "given, missing", rules: filepath.Join(dir, "missing"), given: true, wantErr: "set --rules or BALAS_RULES"},
+		// In production a missing rules folder is a mistake (another
+		// working directory, say): customers must not get the example shop.
+		{name: "production, no folder", rules: filepath.Join(dir, "missing"), prod: true, wantErr: "set --rules or BALAS_RULES"},
+		{name: "production, a folder without rules files", rules: goPkg, prod: true, wantErr: "only with --dev"},
+		{name: "production, a folder with rules", rules: withRules, prod: true, wantPath: withRules},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path, temp, err := resolveRules(&config{Rules: tc.rules, RulesGiven: tc.given}, log)
+			path, temp, err := resolveRules(&config{Rules: tc.rules, RulesGiven: tc.given, Dev: !tc.prod}, log)
 			if temp != "" {
 				defer os.RemoveAll(temp)
 			}
