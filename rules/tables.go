@@ -33,6 +33,12 @@ type field struct {
 	required bool     // the key must be given
 	enum     []string // allowed values (kStrings)
 	desc     string
+	// What the loader checks beyond the kind, for the schema: the loader
+	// checks these in code (load.go), the schema repeats them so that an
+	// editor flags the same values.
+	plain    bool   // a name, not a template: `{{` is refused (goto, state, button, list)
+	pattern  string // each value (of kString, kStrings) must match this regexp
+	nonBlank bool   // the value must hold more than spaces (kString)
 }
 
 // messageTypes are the inbound message types `when.type` accepts.
@@ -64,6 +70,10 @@ const (
 	maxDisplayText = 20
 )
 
+// letterOrDigit is what a keyword or exact text needs to match anything:
+// Normalize keeps only letters and digits.
+const letterOrDigit = `[\p{L}\p{N}]`
+
 // mediaKinds are the message kinds sent by link or media id.
 var mediaKinds = []string{"image", "video", "audio", "document", "sticker"}
 
@@ -84,27 +94,27 @@ var objects = map[string][]field{
 		{name: "session_ttl", kind: kDuration, desc: "idle time after which state and session reset (default 30m)"},
 		{name: "mark_read", kind: kBool, desc: "send a read receipt for every handled message (default true)"},
 		{name: "typing", kind: kBool, desc: "show typing… before answering (default false)"},
-		{name: "timezone", kind: kString, desc: "IANA zone of `now` (default UTC)"},
+		{name: "timezone", kind: kString, nonBlank: true, desc: "IANA zone of `now` (default UTC)"},
 	},
 	"rule": {
-		{name: "id", kind: kString, required: true, desc: "unique across all files"},
+		{name: "id", kind: kString, required: true, nonBlank: true, desc: "unique across all files"},
 		{name: "when", kind: kObject, ref: "when", desc: "conditions; every key given must hold"},
 		{name: "reply", kind: kReply, desc: "a string (text), one message, or a list of messages"},
 		{name: "set", kind: kSet, desc: "values stored in the session (templates allowed)"},
-		{name: "goto", kind: kString, desc: "move to this state (\"\" leaves every state)"},
+		{name: "goto", kind: kString, plain: true, desc: "move to this state (\"\" leaves every state)"},
 		{name: "reset", kind: kBool, desc: "clear state and session"},
 		{name: "handoff", kind: kDuration, desc: "stop auto-replies for this long"},
 		{name: "fallback", kind: kBool, desc: "answer only when no other rule matched"},
 	},
 	"when": {
-		{name: "keywords", kind: kStrings, desc: "the typed text contains one of them as whole words (normalised)"},
-		{name: "exact", kind: kStrings, desc: "the whole normalised typed text equals one of them"},
+		{name: "keywords", kind: kStrings, pattern: letterOrDigit, desc: "the typed text contains one of them as whole words (normalised)"},
+		{name: "exact", kind: kStrings, pattern: letterOrDigit, desc: "the whole normalised typed text equals one of them"},
 		{name: "regex", kind: kString, desc: "RE2 expression matched against the typed text; named groups are match.NAME"},
-		{name: "button", kind: kStrings, desc: "button reply id or template quick-reply payload; * globs"},
-		{name: "list", kind: kStrings, desc: "list reply id; * globs"},
+		{name: "button", kind: kStrings, plain: true, max: maxButtonID, desc: "button reply id or template quick-reply payload; * globs"},
+		{name: "list", kind: kStrings, plain: true, max: maxRowID, desc: "list reply id; * globs"},
 		{name: "type", kind: kStrings, enum: messageTypes, desc: "message type"},
-		{name: "state", kind: kStrings, desc: "conversation state (\"\" = no state)"},
-		{name: "from", kind: kStrings, desc: "sender number globs (62812*)"},
+		{name: "state", kind: kStrings, plain: true, desc: "conversation state (\"\" = no state)"},
+		{name: "from", kind: kStrings, pattern: `^[0-9*]+$`, desc: "sender number globs (62812*)"},
 		{name: "expr", kind: kString, desc: "expr-lang boolean expression"},
 	},
 	"message": {
