@@ -74,7 +74,7 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 	devDefault, devErr := envBool(env("BALAS_DEV")) // refused below unless --dev wins over it
 	fs.BoolVar(&c.Dev, "dev", devDefault, "local development: unsigned webhooks accepted, replies logged instead of sent without an access token (BALAS_DEV=1)")
 	shutdown := fs.String("shutdown-timeout", envOr("BALAS_SHUTDOWN_TIMEOUT", "15s"), "how long a shutdown may take to finish in-flight work (BALAS_SHUTDOWN_TIMEOUT)")
-	retention := fs.String("retention", envOr("BALAS_RETENTION", "0"), "delete messages, handled deliveries, statuses and events older than this, e.g. 90d (at least 7d); 0 keeps everything (BALAS_RETENTION)")
+	retention := fs.String("retention", envOr("BALAS_RETENTION", "0"), "delete messages, handled deliveries, sent and failed outbox rows, statuses and events older than this, e.g. 90d (at least 7d); 0 keeps everything (BALAS_RETENTION)")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "Usage: balas serve [flags]")
@@ -115,7 +115,7 @@ func parseServeConfig(args []string, env getenv, stderr io.Writer) (*config, err
 		return nil, fmt.Errorf("%s %q: want a duration such as 6s (0 turns pacing off)", name("pair-interval", "BALAS_PAIR_INTERVAL"), *pairInterval)
 	}
 	if c.Shutdown, err = time.ParseDuration(*shutdown); err != nil || c.Shutdown <= 0 {
-		return nil, fmt.Errorf("%s %q: want a duration such as 10s", name("shutdown-timeout", "BALAS_SHUTDOWN_TIMEOUT"), *shutdown)
+		return nil, fmt.Errorf("%s %q: want a duration such as 15s", name("shutdown-timeout", "BALAS_SHUTDOWN_TIMEOUT"), *shutdown)
 	}
 	if c.Retention, err = parseRetention(*retention); err != nil {
 		return nil, fmt.Errorf("%s %q: %w", name("retention", "BALAS_RETENTION"), *retention, err)
