@@ -550,13 +550,11 @@ func benchE2E(ctx context.Context, o benchOptions) (benchResult, error) {
 	defer func() { stop(); <-done }()
 	// As Meta's retries would, wait until balas is past its start (it
 	// answers webhooks 503 until then).
-	for a.srv.starting.Load() || a.watcher.Status().LastReloadAt.IsZero() {
-		select {
-		case err := <-done:
-			done <- err // for the deferred wait
-			return benchResult{}, fmt.Errorf("balas stopped while starting: %v", err)
-		case <-time.After(time.Millisecond):
-		}
+	select {
+	case <-a.started:
+	case err := <-done:
+		done <- err // for the deferred wait
+		return benchResult{}, fmt.Errorf("balas stopped while starting: %v", err)
 	}
 
 	bs, sigs, from := bodies(o.n, o.senders, o.text)

@@ -75,9 +75,12 @@ type app struct {
 	graph    outbound.Transport // the sender's; its idle connections are closed with the app
 	metrics  *metrics
 	handler  http.Handler
-	srv      *server  // behind handler
-	tempDir  string   // the unpacked built-in rules, removed on close
-	dbLock   *os.File // held while the app uses the database (lockDatabase)
+	srv      *server // behind handler
+	// started is closed once run has handled the deliveries stored before
+	// the last stop and takes webhooks.
+	started chan struct{}
+	tempDir string   // the unpacked built-in rules, removed on close
+	dbLock  *os.File // held while the app uses the database (lockDatabase)
 	// hup delivers SIGHUP; nil: run registers for it itself. serve
 	// registers before it opens anything, so that a SIGHUP while balas
 	// starts (handling stored deliveries can take a while) reloads the
@@ -175,6 +178,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 	}
 	a.handler = srv.handler()
 	a.srv = srv
+	a.started = make(chan struct{})
 	ok = true
 	return a, nil
 }
@@ -315,6 +319,7 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		a.log.Info("handled deliveries stored before the last stop", "deliveries", n)
 	}
 	a.srv.starting.Store(false)
+	close(a.started)
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup

@@ -53,6 +53,7 @@ func TestShutdownLeavesNoGoroutinesOrConnections(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.run(ctx, ln) }()
+	<-a.started
 	const n = 30
 	for i := 0; i < n; i++ {
 		body := webhook.Fake{From: fmt.Sprintf("62811%07d", i), WamID: fmt.Sprintf("wamid.stop.%d", i), Text: "halo"}.Body()
