@@ -394,6 +394,7 @@ func TestLoadRefusesEmptyRequiredText(t *testing.T) {
 		{"blank text", `reply: "   "`, "t.yaml:5:12: `text` is empty; WhatsApp refuses a message without it (to send nothing, leave out `reply`)"},
 		{"text in a list", `reply: [ok, ""]`, "t.yaml:5:17: `text` is empty"},
 		{"template name", `reply: {template: {name: "", language: id}}`, "t.yaml:5:30: `name` is empty"},
+		{"media id", `reply: {image: {id: ""}}`, "t.yaml:5:25: `id` is empty"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

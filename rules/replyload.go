@@ -202,6 +202,9 @@ func (l *loader) message(n *yaml.Node, ctx *ruleCtx) *Message {
 			l.errorf(l.pos(o.get("link")), "`link` must be an http:// or https:// URL")
 		}
 		msg.mediaID = l.tmplField(o, kind, "id", ctx)
+		if msg.mediaID != nil && msg.mediaID.Static() && strings.TrimSpace(msg.mediaID.Source) == "" {
+			l.errorf(l.pos(o.get("id")), "`id` is empty; give the id of the uploaded media, or a `link`")
+		}
 		msg.text = l.tmplField(o, kind, "caption", ctx)
 		msg.filename = l.tmplField(o, kind, "filename", ctx)
 	case "cta_url":

@@ -186,7 +186,7 @@ func fieldSchema(obj string, f field) map[string]any {
 			s := limitedString(f.max)
 			s["anyOf"] = []any{map[string]any{"pattern": urlPattern}, map[string]any{"pattern": templatePattern}}
 			return s
-		case obj == "message" && f.name == "react":
+		case obj == "message" && f.name == "react", f.nonBlank:
 			return textString(f.max, true)
 		}
 		return textString(f.max, f.required)

@@ -187,7 +187,7 @@ var objects = map[string][]field{
 func mediaFields(caption, filename bool) []field {
 	f := []field{
 		{name: "link", kind: kTemplate, desc: "public http(s) URL (give link or id)"},
-		{name: "id", kind: kTemplate, desc: "uploaded media id (give link or id)"},
+		{name: "id", kind: kTemplate, nonBlank: true, desc: "uploaded media id (give link or id)"},
 	}
 	if caption {
 		f = append(f, field{name: "caption", kind: kTemplate, max: maxCaption})
