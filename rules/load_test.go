@@ -31,6 +31,16 @@ func loadDiags(t *testing.T, dir string) ([]string, *Set, error) {
 	return out, set, err
 }
 
+// wantDiags loads yaml as the rules file r.yaml and checks that its
+// diagnostics, errors and warnings, are exactly want.
+func wantDiags(t *testing.T, yaml string, want []string) {
+	t.Helper()
+	got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": yaml}))
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestLoadExample(t *testing.T) {
 	set, diags, err := Load("testdata/shop.yaml")
 	if err != nil {
@@ -483,10 +493,7 @@ func TestTabIndentationPosition(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
+			wantDiags(t, tt.yaml, tt.want)
 		})
 	}
 }
@@ -521,10 +528,7 @@ func TestTimezoneLocalRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
+			wantDiags(t, tt.yaml, tt.want)
 		})
 	}
 }
@@ -543,10 +547,7 @@ func TestUnquotedTemplateMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
+			wantDiags(t, tt.yaml, tt.want)
 		})
 	}
 }
@@ -597,10 +598,7 @@ func TestQuotedVersionMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
+			wantDiags(t, tt.yaml, tt.want)
 		})
 	}
 }

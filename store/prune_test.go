@@ -20,6 +20,17 @@ func (c *clock) set(t time.Time)     { c.ms.Store(t.UnixMilli()) }
 func (c *clock) now() time.Time      { return time.UnixMilli(c.ms.Load()) }
 func (c *clock) add(d time.Duration) { c.ms.Add(d.Milliseconds()) }
 
+// openAt opens a new database whose clock is clk.
+func openAt(t testing.TB, clk *clock) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "balas.db"), Options{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // exchange stores what one customer message leaves behind: the delivery,
 // the inbound message, a reply with its outbox row (completed as outcome
 // says: sent, failed, or left pending), a status for the reply and an
@@ -83,11 +94,7 @@ func count(t *testing.T, db *DB, query string, args ...any) int64 {
 func TestPruneDeletesOldRowsAndKeepsWhatIsNeeded(t *testing.T) {
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	clk := newClock(start)
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "balas.db"), Options{Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openAt(t, clk)
 	ctx := context.Background()
 
 	// January: three answered messages, one reply that failed, one still
@@ -155,11 +162,7 @@ func TestPruneDeletesOldRowsAndKeepsWhatIsNeeded(t *testing.T) {
 func TestPruneWorksInChunksAndStopsAtTheFirstRecentRow(t *testing.T) {
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	clk := newClock(start)
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "balas.db"), Options{Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openAt(t, clk)
 	ctx := context.Background()
 	events := func(n int) {
 		if err := db.Write(ctx, func(tx *Tx) error {
@@ -210,11 +213,7 @@ func TestPruneStopsWithItsContext(t *testing.T) {
 func BenchmarkPruneChunk(b *testing.B) {
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	clk := newClock(start)
-	db, err := Open(context.Background(), filepath.Join(b.TempDir(), "balas.db"), Options{Now: clk.now})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := openAt(b, clk)
 	ctx := context.Background()
 	const total = 20000
 	for i := 0; i < total; i += 1000 {
@@ -280,11 +279,7 @@ func BenchmarkPruneChunk(b *testing.B) {
 func TestPruneKeepsIdsGrowing(t *testing.T) {
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	clk := newClock(start)
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "balas.db"), Options{Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openAt(t, clk)
 	ctx := context.Background()
 	var lastOutbox int64
 	for i := range 3 {

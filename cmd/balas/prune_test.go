@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -50,14 +49,7 @@ func TestServeRetentionPrunesAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.run(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	runApp(t, a)
 
 	metric := func() string {
 		rec := httptest.NewRecorder()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,14 +23,7 @@ func TestRulesBrokenAtStartKeepWatching(t *testing.T) {
 	a, _ := testApp(t, rulesDir)
 	file := filepath.Join(rulesDir, "r.yaml")
 	writeRules(t, file, "version: 1\nrules:\n  - id: salam\n    when: {keyword: [halo]}\n    reply: x\n")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.run(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	runApp(t, a)
 	deadline := time.Now().Add(5 * time.Second)
 	for a.watcher.Status().LastReloadAt.IsZero() {
 		if time.Now().After(deadline) {
@@ -78,15 +72,7 @@ func TestServeListensWhileHandlingStoredDeliveries(t *testing.T) {
 	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.run(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	base, _ := runApp(t, a)
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)
@@ -124,4 +110,25 @@ func TestServeListensWhileHandlingStoredDeliveries(t *testing.T) {
 	if err := a.db.Reader().QueryRow(`SELECT count(*) FROM messages WHERE wamid = 'wamid.stored'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("the stored delivery's message: %d rows (%v), want 1", n, err)
 	}
+}
+
+// runApp runs a on a loopback port until stop (or the end of the test) and
+// returns its base URL. stop ends the run and returns run's error.
+func runApp(t *testing.T, a *app) (base string, stop func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx, ln) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() { stop() })
+	return "http://" + ln.Addr().String(), stop
 }

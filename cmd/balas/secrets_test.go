@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -81,14 +80,7 @@ func TestSecretsStayOutOfLogsAnswersAndDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.run(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
+	base, stop := runApp(t, a)
 	var answered bytes.Buffer
 	get := func(path string) {
 		resp, err := http.Get(base + path)
@@ -144,8 +136,7 @@ func TestSecretsStayOutOfLogsAnswersAndDatabase(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the outcomes are recorded
 	get("/readyz")
 	get("/metrics")
-	cancel()
-	<-done
+	stop()
 
 	db, err := sql.Open("sqlite", "file:"+cfg.DB+"?mode=ro")
 	if err != nil {

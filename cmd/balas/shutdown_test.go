@@ -46,13 +46,7 @@ func TestShutdownLeavesNoGoroutinesOrConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.run(ctx, ln) }()
+	_, stop := runApp(t, a)
 	<-a.started
 	const n = 30
 	for i := 0; i < n; i++ {
@@ -69,8 +63,7 @@ func TestShutdownLeavesNoGoroutinesOrConnections(t *testing.T) {
 	if open.Load() == 0 {
 		t.Fatal("no connection to the Graph API was kept alive; the test shows nothing")
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.close(); err != nil {
