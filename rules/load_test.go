@@ -477,27 +477,6 @@ func TestTemplatesOutsideTemplateFieldsRefused(t *testing.T) {
 	}
 }
 
-// A tab in the indentation is the commonest slip of people who write YAML in
-// a plain editor. yaml.v3 names a line before the tab's (the start of the
-// construct it was reading), at column 1; the author must be sent to the
-// tab itself and told to use spaces.
-func TestTabIndentationPosition(t *testing.T) {
-	tests := []struct {
-		name, yaml string
-		want       []string
-	}{
-		{"tab before a key", "version: 1\nrules:\n  - id: sapa\n\twhen: {keywords: [halo]}\n    reply: hai\n",
-			[]string{"r.yaml:4:1: a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"}},
-		{"tab after spaces, later rule", "version: 1\nrules:\n  - id: a\n    when: {keywords: [halo]}\n    reply: hai\n  - id: b\n  \treply: x\n",
-			[]string{"r.yaml:7:3: a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			wantDiags(t, tt.yaml, tt.want)
-		})
-	}
-}
-
 // `balas check shop_test.yaml` read the conversation tests as rules and
 // said "unknown key `tests`" and "`version: 1` is missing".
 func TestLoadATestFileSaysSo(t *testing.T) {
@@ -512,43 +491,6 @@ func TestLoadATestFileSaysSo(t *testing.T) {
 	want := "is a conversation test file, not rules: check the rules file or folder beside it (balas test runs the tests)"
 	if !strings.Contains(diags[0].String(), want) {
 		t.Errorf("got %s\nwant …%s", diags[0], want)
-	}
-}
-
-// `timezone: Local` depends on the machine: refused.
-func TestTimezoneLocalRefused(t *testing.T) {
-	tests := []struct {
-		name, yaml string
-		want       []string
-	}{
-		// Local is the machine's zone: `balas test` on a laptop in WIB and
-		// the server in UTC would answer differently.
-		{"timezone Local", "version: 1\nsettings: {timezone: Local}\nrules: []\n",
-			[]string{"r.yaml:2:22: time zone `Local` is the zone of the machine balas runs on, which differs between your computer and the server; write an IANA name like Asia/Jakarta"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			wantDiags(t, tt.yaml, tt.want)
-		})
-	}
-}
-
-// An unquoted `{{ … }}` must be told to add quotes.
-func TestUnquotedTemplateMessage(t *testing.T) {
-	tests := []struct {
-		name, yaml string
-		want       []string
-	}{
-		// `reply: {{ contact.name }}` is a YAML mapping inside a mapping.
-		{"unquoted template", "version: 1\nrules:\n  - id: a\n    when: {keywords: [a]}\n    reply: {{ contact.name }}\n",
-			[]string{"r.yaml:5:12: a value that starts with `{{` must be quoted: write \"{{ … }}\" in double quotes"}},
-		{"unquoted template in set", "version: 1\nrules:\n  - id: a\n    when: {keywords: [a]}\n    set: {nama: {{ contact.name }}}\n    reply: ok\n",
-			[]string{"r.yaml:5:17: a value that starts with `{{` must be quoted: write \"{{ … }}\" in double quotes"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			wantDiags(t, tt.yaml, tt.want)
-		})
 	}
 }
 
@@ -585,24 +527,6 @@ func TestVarsNumbersThatChangeWarned(t *testing.T) {
 	}
 }
 
-// `version: "1"` must be told to drop the quotes.
-func TestQuotedVersionMessage(t *testing.T) {
-	tests := []struct {
-		name, yaml string
-		want       []string
-	}{
-		// "unsupported version `1`; this balas reads `version: 1`" left the
-		// author staring at the same text.
-		{"quoted version", "version: \"1\"\nrules: []\n",
-			[]string{"r.yaml:1:10: `version` is the number 1: write `version: 1`, without quotes"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			wantDiags(t, tt.yaml, tt.want)
-		})
-	}
-}
-
 // Comparing now's weekday or month with a number or a name fails type
 // checking in expr; the error says how to write it.
 func TestExprWeekdayHint(t *testing.T) {
@@ -620,5 +544,43 @@ func TestExprWeekdayHint(t *testing.T) {
 	ok := "version: 1\nrules:\n  - id: r\n    when: {expr: 'int(now.Weekday()) == 0 && now.Month().String() == \"December\"'}\n    reply: x\n"
 	if got, _, err := loadDiags(t, writeRules(t, map[string]string{"r.yaml": ok})); err != nil {
 		t.Errorf("the hinted forms do not load: %v %q", err, got)
+	}
+}
+
+// Slips rule authors commonly make are each told how to fix them.
+func TestLoadMessagesForCommonSlips(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		// A tab in the indentation is the commonest slip of people who write YAML in
+		// a plain editor. yaml.v3 names a line before the tab's (the start of the
+		// construct it was reading), at column 1; the author must be sent to the
+		// tab itself and told to use spaces.
+		{"tab before a key", "version: 1\nrules:\n  - id: sapa\n\twhen: {keywords: [halo]}\n    reply: hai\n",
+			[]string{"r.yaml:4:1: a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"}},
+		{"tab after spaces, later rule", "version: 1\nrules:\n  - id: a\n    when: {keywords: [halo]}\n    reply: hai\n  - id: b\n  \treply: x\n",
+			[]string{"r.yaml:7:3: a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"}},
+		// `timezone: Local` depends on the machine: refused.
+		// Local is the machine's zone: `balas test` on a laptop in WIB and
+		// the server in UTC would answer differently.
+		{"timezone Local", "version: 1\nsettings: {timezone: Local}\nrules: []\n",
+			[]string{"r.yaml:2:22: time zone `Local` is the zone of the machine balas runs on, which differs between your computer and the server; write an IANA name like Asia/Jakarta"}},
+		// An unquoted `{{ … }}` must be told to add quotes.
+		// `reply: {{ contact.name }}` is a YAML mapping inside a mapping.
+		{"unquoted template", "version: 1\nrules:\n  - id: a\n    when: {keywords: [a]}\n    reply: {{ contact.name }}\n",
+			[]string{"r.yaml:5:12: a value that starts with `{{` must be quoted: write \"{{ … }}\" in double quotes"}},
+		{"unquoted template in set", "version: 1\nrules:\n  - id: a\n    when: {keywords: [a]}\n    set: {nama: {{ contact.name }}}\n    reply: ok\n",
+			[]string{"r.yaml:5:17: a value that starts with `{{` must be quoted: write \"{{ … }}\" in double quotes"}},
+		// `version: "1"` must be told to drop the quotes.
+		// "unsupported version `1`; this balas reads `version: 1`" left the
+		// author staring at the same text.
+		{"quoted version", "version: \"1\"\nrules: []\n",
+			[]string{"r.yaml:1:10: `version` is the number 1: write `version: 1`, without quotes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantDiags(t, tt.yaml, tt.want)
+		})
 	}
 }

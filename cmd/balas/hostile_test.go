@@ -33,23 +33,9 @@ func heapInUse() uint64 {
 // idle connections (each held for the 30 s read timeout).
 func TestWebhookMemoryFollowsBytesReceivedNotContentLength(t *testing.T) {
 	ts, _ := newTestServer(t, "", false)
-	u, _ := url.Parse(ts.URL)
 	const conns = 48
 	before := heapInUse()
-	var open []net.Conn
-	defer func() {
-		for _, c := range open {
-			c.Close()
-		}
-	}()
-	for i := range conns {
-		c, err := net.Dial("tcp", u.Host)
-		if err != nil {
-			t.Fatalf("dial %d: %v", i, err)
-		}
-		open = append(open, c)
-		fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", maxWebhookBody)
-	}
+	stalledPosts(t, ts.URL, conns, nil)
 	time.Sleep(500 * time.Millisecond) // every handler is reading its body
 	grew := int64(heapInUse()) - int64(before)
 	if limit := int64(16 << 20); grew > limit {
@@ -58,32 +44,40 @@ func TestWebhookMemoryFollowsBytesReceivedNotContentLength(t *testing.T) {
 	}
 }
 
-// A body larger than a pooled buffer takes one of a few slots while it is
-// read: connections that each send 200 KiB of an announced 3 MiB and wait
-// hold at most maxLargeBodies × 3 MiB; the others are answered 503 (Meta
-// retries) at once, without their bytes being kept.
-func TestWebhookLargeBodiesReadAFewAtATime(t *testing.T) {
-	ts, _ := newTestServer(t, "", false)
-	u, _ := url.Parse(ts.URL)
-	const conns = maxLargeBodies + 8
-	chunk := bytes.Repeat([]byte(" "), 200<<10)
+// stalledPosts opens n connections to the server at base, each posting a
+// webhook that announces 3 MiB and sends "{" and then sent, and no more.
+// They are closed at the end of the test.
+func stalledPosts(t *testing.T, base string, n int, sent []byte) []net.Conn {
+	t.Helper()
+	u, _ := url.Parse(base)
 	var open []net.Conn
-	defer func() {
+	t.Cleanup(func() {
 		for _, c := range open {
 			c.Close()
 		}
-	}()
-	for i := range conns {
+	})
+	for i := range n {
 		c, err := net.Dial("tcp", u.Host)
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}
 		open = append(open, c)
 		fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", maxWebhookBody)
-		if _, err := c.Write(chunk); err != nil {
+		if _, err := c.Write(sent); err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
 	}
+	return open
+}
+
+// A body larger than a pooled buffer takes one of a few slots while it is
+// read: connections that each send 200 KiB of an announced 3 MiB and wait
+// hold at most maxLargeBodies × 3 MiB; the others are answered 503 (Meta
+// retries) at once, without their bytes being kept.
+func TestWebhookLargeBodiesReadAFewAtATime(t *testing.T) {
+	ts, _ := newTestServer(t, "", false)
+	const conns = maxLargeBodies + 8
+	open := stalledPosts(t, ts.URL, conns, bytes.Repeat([]byte(" "), 200<<10))
 	refused := 0
 	for _, c := range open {
 		c.SetReadDeadline(time.Now().Add(time.Second))
