@@ -561,19 +561,17 @@ func TestLoadMessagesForCommonSlips(t *testing.T) {
 			[]string{"r.yaml:4:1: a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"}},
 		{"tab after spaces, later rule", "version: 1\nrules:\n  - id: a\n    when: {keywords: [halo]}\n    reply: hai\n  - id: b\n  \treply: x\n",
 			[]string{"r.yaml:7:3: a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"}},
-		// `timezone: Local` depends on the machine: refused.
-		// Local is the machine's zone: `balas test` on a laptop in WIB and
+		// `timezone: Local` is the machine's zone: `balas test` on a laptop in WIB and
 		// the server in UTC would answer differently.
 		{"timezone Local", "version: 1\nsettings: {timezone: Local}\nrules: []\n",
 			[]string{"r.yaml:2:22: time zone `Local` is the zone of the machine balas runs on, which differs between your computer and the server; write an IANA name like Asia/Jakarta"}},
-		// An unquoted `{{ … }}` must be told to add quotes.
-		// `reply: {{ contact.name }}` is a YAML mapping inside a mapping.
+		// An unquoted `{{ … }}` is a YAML mapping inside a mapping: the
+		// author is told to add quotes.
 		{"unquoted template", "version: 1\nrules:\n  - id: a\n    when: {keywords: [a]}\n    reply: {{ contact.name }}\n",
 			[]string{"r.yaml:5:12: a value that starts with `{{` must be quoted: write \"{{ … }}\" in double quotes"}},
 		{"unquoted template in set", "version: 1\nrules:\n  - id: a\n    when: {keywords: [a]}\n    set: {nama: {{ contact.name }}}\n    reply: ok\n",
 			[]string{"r.yaml:5:17: a value that starts with `{{` must be quoted: write \"{{ … }}\" in double quotes"}},
-		// `version: "1"` must be told to drop the quotes.
-		// "unsupported version `1`; this balas reads `version: 1`" left the
+		// `version: "1"` is told to drop the quotes; "unsupported version `1`; this balas reads `version: 1`" left the
 		// author staring at the same text.
 		{"quoted version", "version: \"1\"\nrules: []\n",
 			[]string{"r.yaml:1:10: `version` is the number 1: write `version: 1`, without quotes"}},
