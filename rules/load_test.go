@@ -31,6 +31,17 @@ func loadDiags(t *testing.T, dir string) ([]string, *Set, error) {
 	return out, set, err
 }
 
+// errorsOnly is diags without the warnings.
+func errorsOnly(diags []string) []string {
+	var errs []string
+	for _, d := range diags {
+		if !strings.Contains(d, ": warning: ") {
+			errs = append(errs, d)
+		}
+	}
+	return errs
+}
+
 // wantDiags loads yaml as the rules file r.yaml and checks that its
 // diagnostics, errors and warnings, are exactly want.
 func wantDiags(t *testing.T, yaml string, want []string) {
@@ -262,12 +273,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeRules(t, tt.files)
 			got, _, err := loadDiags(t, dir)
-			var errs []string
-			for _, g := range got {
-				if !strings.Contains(g, ": warning: ") {
-					errs = append(errs, g)
-				}
-			}
+			errs := errorsOnly(got)
 			if strings.Join(errs, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
@@ -464,12 +470,7 @@ func TestTemplatesOutsideTemplateFieldsRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, _, _ := loadDiags(t, writeRules(t, map[string]string{"r.yaml": tt.yaml}))
-			var errs []string
-			for _, g := range got {
-				if !strings.Contains(g, ": warning: ") {
-					errs = append(errs, g)
-				}
-			}
+			errs := errorsOnly(got)
 			if strings.Join(errs, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
