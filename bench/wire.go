@@ -1,4 +1,4 @@
-package main
+package bench
 
 // The bench harness's own HTTP/1.1 over raw TCP: the load generator that
 // stands in for Meta's webhook deliveries and the fake Graph API that stands
@@ -39,18 +39,18 @@ const maxWireBody = 1 << 20
 var errMalformed = errors.New("malformed HTTP message")
 
 // postAll posts the deliveries bs to target ("http://host:port/path") over
-// o.conns keep-alive connections, each a worker that takes the next message
-// index from a shared counter, paced to o.rate messages/s when o.rate > 0.
+// o.Conns keep-alive connections, each a worker that takes the next message
+// index from a shared counter, paced to o.Rate messages/s when o.Rate > 0.
 // sigs, when non-nil, are the X-Hub-Signature-256 values. onStart is called
 // with each message index just before its request. Transport errors and
 // non-200 answers count as errors. The result holds one latency per message,
 // sorted (0 for a message whose request failed in transport), as before.
-func postAll(ctx context.Context, target string, o benchOptions, bs [][]byte, sigs []string, onStart func(i int)) (load, error) {
+func postAll(ctx context.Context, target string, o Options, bs [][]byte, sigs []string, onStart func(i int)) (load, error) {
 	return postWire(ctx, target, o, bs, sigs, onStart, requestTimeout)
 }
 
 // postWire is postAll with the per-request timeout as a parameter.
-func postWire(ctx context.Context, target string, o benchOptions, bs [][]byte, sigs []string, onStart func(i int), timeout time.Duration) (load, error) {
+func postWire(ctx context.Context, target string, o Options, bs [][]byte, sigs []string, onStart func(i int), timeout time.Duration) (load, error) {
 	u, err := url.Parse(target)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return load{}, fmt.Errorf("load generator: %q is not an http://host:port/path URL", target)
@@ -65,12 +65,12 @@ func postWire(ctx context.Context, target string, o benchOptions, bs [][]byte, s
 	lat := make([]time.Duration, len(bs))
 	var next, errs atomic.Int64
 	var interval time.Duration
-	if o.rate > 0 {
-		interval = time.Duration(float64(time.Second) / o.rate)
+	if o.Rate > 0 {
+		interval = time.Duration(float64(time.Second) / o.Rate)
 	}
 	var wg sync.WaitGroup
 	start := time.Now()
-	for w := 0; w < o.conns; w++ {
+	for w := 0; w < o.Conns; w++ {
 		wg.Go(func() {
 			var c *genConn
 			defer func() { g.drop(c) }()

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,7 +109,7 @@ func TestWirePostAll(t *testing.T) {
 				sigs = nil
 			}
 			started := make([]atomic.Int32, tc.n)
-			o := benchOptions{conns: tc.conns, rate: tc.rate}
+			o := Options{Conns: tc.conns, Rate: tc.rate}
 			l, err := postAll(context.Background(), srv.URL+"/webhook", o, bs, sigs, func(i int) { started[i].Add(1) })
 			if err != nil {
 				t.Fatal(err)
@@ -209,7 +207,7 @@ func TestWirePostAllRedialsAfterTransportErrors(t *testing.T) {
 		}
 	})
 	bs, sigs := wireBodies(10)
-	l, err := postAll(context.Background(), "http://"+addr+"/webhook", benchOptions{conns: 1}, bs, sigs, nil)
+	l, err := postAll(context.Background(), "http://"+addr+"/webhook", Options{Conns: 1}, bs, sigs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +221,7 @@ func TestWirePostAllTimeoutAndCancel(t *testing.T) {
 	addr := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	bs, sigs := wireBodies(3)
 	t0 := time.Now()
-	l, err := postWire(context.Background(), "http://"+addr+"/webhook", benchOptions{conns: 1}, bs, sigs, nil, 100*time.Millisecond)
+	l, err := postWire(context.Background(), "http://"+addr+"/webhook", Options{Conns: 1}, bs, sigs, nil, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +235,7 @@ func TestWirePostAllTimeoutAndCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	t0 = time.Now()
-	_, err = postAll(ctx, "http://"+addr+"/webhook", benchOptions{conns: 2}, bs, sigs, nil)
+	_, err = postAll(ctx, "http://"+addr+"/webhook", Options{Conns: 2}, bs, sigs, nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err %v, want the context's", err)
 	}
@@ -248,7 +246,7 @@ func TestWirePostAllTimeoutAndCancel(t *testing.T) {
 
 func TestWirePostAllBadURL(t *testing.T) {
 	for _, u := range []string{"https://127.0.0.1:1/webhook", "127.0.0.1:1/webhook", "http:///webhook"} {
-		if _, err := postAll(context.Background(), u, benchOptions{conns: 1}, [][]byte{{}}, nil, nil); err == nil {
+		if _, err := postAll(context.Background(), u, Options{Conns: 1}, [][]byte{{}}, nil, nil); err == nil {
 			t.Errorf("postAll(%q): no error", u)
 		}
 	}
@@ -596,143 +594,5 @@ func TestFakeGraphCloseEndsConnections(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		c.Close()
 		t.Error("still accepting connections after Close")
-	}
-}
-
-func TestBenchRuns(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs balas")
-	}
-	for _, tc := range []struct {
-		args []string
-		want []string
-	}{
-		{[]string{"-n", "300", "-c", "8", "-senders", "30"}, // one run prints every figure
-			[]string{"mode e2e: 300 messages, 8 connections, 30 customers, 64 Graph API calls at once", "errors 0", "replies:   300 in", "inbound→send: p50",
-				"baseline:  bare Gin handler", "ratio:"}},
-		{[]string{"-n", "200", "-c", "8", "-senders", "20", "-baseline=false", "-send-concurrency", "3"},
-			[]string{"20 customers, 3 Graph API calls at once", "errors 0", "replies:   200 in"}},
-		{[]string{"-mode", "ingest", "-n", "300", "-c", "8"},
-			[]string{"mode ingest: 300 messages", "errors 0", "baseline:  bare Gin handler", "ratio:"}},
-		{[]string{"-mode", "ingest", "-baseline=false", "-n", "300", "-c", "8"},
-			[]string{"mode ingest: 300 messages", "errors 0"}},
-		{[]string{"-n", "200", "-c", "8", "-senders", "20", "-baseline=false", "-json"},
-			[]string{`"rounds": 1`, `"messages": 200`, `"errors": 0`, `"replies": 200`, `"replies_per_second": `, `"baseline": false`, `"peak_rss_mb": `}},
-	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var out, errb bytes.Buffer
-			if code := runBench(context.Background(), tc.args, nil, &out, &errb); code != 0 {
-				t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("output lacks %q:\n%s", w, out.String())
-				}
-			}
-		})
-	}
-}
-
-// TestBenchRefusesBadFlags checks that a bench that cannot measure what it
-// is asked says why and exits 2, before posting anything.
-func TestBenchRefusesBadFlags(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"-count", "0"}, "-count must be positive"},
-		{[]string{"-count", "2", "-trace", "t.out"}, "record one round: use them with -count 1"},
-		{[]string{"-n", "-5"}, "-n, -c, -senders and -count must be positive"},
-		{[]string{"-mode", "soak"}, `-mode "soak": want ingest or e2e`},
-		{[]string{"-send-concurrency", "0"}, "-send-concurrency must be from 1 to 4096"},
-	} {
-		var out, errb bytes.Buffer
-		if code := runBench(context.Background(), tc.args, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), tc.want) {
-			t.Errorf("bench %v: exit %d, %q; want 2 and %q", tc.args, code, errb.String(), tc.want)
-		}
-		if out.Len() > 0 {
-			t.Errorf("bench %v printed %q", tc.args, out.String())
-		}
-	}
-}
-
-// medianOf takes each figure's median over the rounds, and the lowest and
-// highest throughputs, adds up the errors and keeps the highest RSS.
-func TestBenchMedianOf(t *testing.T) {
-	round := func(rps, replies, base float64, errors int, rss float64) figures {
-		return figures{Rounds: 1, Messages: 1000, Errors: errors, WebhookRPS: rps, RepliesPerSec: replies,
-			Baseline: true, BaselineRPS: base, Ratio: rps / base, PeakRSSMB: rss}
-	}
-	m := medianOf([]figures{round(9000, 8900, 60000, 0, 60), round(11000, 10900, 80000, 2, 70), round(10000, 9900, 50000, 1, 65)})
-	if m.Rounds != 3 || m.WebhookRPS != 10000 || m.RepliesPerSec != 9900 || m.BaselineRPS != 60000 {
-		t.Errorf("medians: %d rounds, %.1f req/s, %.1f replies/s, baseline %.1f; want 3, 10000, 9900, 60000", m.Rounds, m.WebhookRPS, m.RepliesPerSec, m.BaselineRPS)
-	}
-	// ratios 0.15, 0.1375, 0.2: the median ratio is not the ratio of the medians
-	if m.Ratio != 0.15 || m.Lowest[3] != 0.1375 || m.Highest[3] != 0.2 {
-		t.Errorf("ratio %.4f (%.4f–%.4f), want 0.15 (0.1375–0.2)", m.Ratio, m.Lowest[3], m.Highest[3])
-	}
-	if m.Lowest[1] != 8900 || m.Highest[1] != 10900 || m.Errors != 3 || m.PeakRSSMB != 70 {
-		t.Errorf("replies/s %.1f–%.1f, errors %d, RSS %.1f MB; want 8900–10900, 3, 70", m.Lowest[1], m.Highest[1], m.Errors, m.PeakRSSMB)
-	}
-	if even := medianOf([]figures{round(9000, 9000, 60000, 0, 1), round(10000, 10000, 60000, 0, 1)}); even.WebhookRPS != 9500 {
-		t.Errorf("median of two rounds %.1f, want their mean 9500", even.WebhookRPS)
-	}
-}
-
-// TestBenchCount runs the built binary with -count: each round in a new
-// process, a line per round, then the medians.
-func TestBenchCount(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs balas")
-	}
-	bin := rulesToolsBinary(t)
-	out, err := exec.Command(bin, "bench", "-n", "200", "-c", "8", "-senders", "20", "-count", "3").CombinedOutput()
-	if err != nil {
-		t.Fatalf("bench -count 3: %v\n%s", err, out)
-	}
-	for _, w := range []string{"round 1/3: webhook ", "round 3/3: webhook ", " replies/s, inbound→send p99 ", "bare Gin ", ", peak RSS ",
-		"200 messages, 8 connections, 20 customers, 64 Graph API calls at once; medians of 3 rounds (lowest–highest)",
-		"errors 0", "replies/s (", "each round 200 replies", "× bare Gin (", "(the highest round's)"} {
-		if !bytes.Contains(out, []byte(w)) {
-			t.Errorf("output lacks %q:\n%s", w, out)
-		}
-	}
-	out, err = exec.Command(bin, "bench", "-n", "100", "-c", "4", "-senders", "10", "-baseline=false", "-count", "2", "-json").Output()
-	if err != nil {
-		t.Fatalf("bench -count 2 -json: %v", err)
-	}
-	var m figures
-	if err := json.Unmarshal(out, &m); err != nil || m.Rounds != 2 || m.Replies != 100 || m.Lowest == nil || m.Lowest[1] <= 0 {
-		t.Fatalf("bench -count 2 -json: %+v (%v) from %s", m, err, out)
-	}
-}
-
-// TestBenchRecords checks that -cpuprofile, -memprofile and -trace each
-// leave a file of their format behind: gzipped profiles, a Go execution
-// trace.
-func TestBenchRecords(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs balas")
-	}
-	dir := t.TempDir()
-	cpu, mem, tr := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof"), filepath.Join(dir, "trace.out")
-	var out, errb bytes.Buffer
-	args := []string{"-n", "200", "-c", "4", "-senders", "20", "-baseline=false", "-cpuprofile", cpu, "-memprofile", mem, "-trace", tr}
-	if code := runBench(context.Background(), args, nil, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
-	}
-	for path, magic := range map[string]string{cpu: "\x1f\x8b", mem: "\x1f\x8b", tr: "go 1."} {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.HasPrefix(b, []byte(magic)) {
-			t.Errorf("%s starts with %q, want %q", filepath.Base(path), b[:min(len(b), 8)], magic)
-		}
-	}
-	var errb2 bytes.Buffer
-	if code := runBench(context.Background(), []string{"-n", "10", "-trace", filepath.Join(dir, "no", "such", "dir")}, nil, &out, &errb2); code == 0 ||
-		!strings.Contains(errb2.String(), "no such file") {
-		t.Errorf("trace to a missing folder: exit %d, %q", code, errb2.String())
 	}
 }
