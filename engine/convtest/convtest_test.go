@@ -161,6 +161,7 @@ func TestParseErrors(t *testing.T) {
 		{"test: []\n", `t_test.yaml:1:1: unknown key "test"`},
 		{"tests: [\n", `t_test.yaml:1:1: did not find`},
 		{"tests:\n  - name: a\n    steps:\n      - send: {button: a, list: b}\n", `t_test.yaml:4:15: send takes one of button or list`},
+		{"tests:\n  - name: a\n    steps:\n      - send: {type: imagee}\n", `t_test.yaml:4:22: unknown message type "imagee"; known types: text, image,`},
 	}
 	for _, tt := range tests {
 		_, err := Parse("t_test.yaml", []byte(tt.src))

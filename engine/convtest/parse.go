@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -370,7 +371,12 @@ func (p *parser) send(n *yaml.Node, s *Send) {
 			s.List, _ = p.str(v, "send.list")
 			kinds++
 		case "type":
-			s.Type, _ = p.str(v, "send.type")
+			t, ok := p.str(v, "send.type")
+			if ok && !slices.Contains(rules.MessageTypes(), t) {
+				p.errorf(v, "unknown message type %q; known types: %s", t, strings.Join(rules.MessageTypes(), ", "))
+				return
+			}
+			s.Type = t
 		case "title":
 			s.Title, _ = p.str(v, "send.title")
 		default:
