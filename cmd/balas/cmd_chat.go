@@ -57,9 +57,14 @@ Flags:`)
 		fmt.Fprintln(stderr, "balas chat: give one rules file or folder, e.g. balas chat examples/rules/toko")
 		return 2
 	}
+	number, err := customerNumber(*from)
+	if err != nil {
+		fmt.Fprintf(stderr, "balas chat: --from %v\n", err)
+		return 2
+	}
 	path := fs.Arg(0)
 	c := &chat{path: path, stdout: stdout, stderr: stderr, convs: map[string]*engine.Conversation{},
-		contact: convtest.Contact{Name: *name, WaID: *from}, start: time.Now()}
+		contact: convtest.Contact{Name: *name, WaID: number}, start: time.Now()}
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339, *at)
 		if err != nil {
@@ -260,7 +265,12 @@ func (c *chat) command(line string) bool {
 			fmt.Fprintln(c.stdout, "(usage: /as NAME NUMBER, e.g. /as Siti 6281298765432)")
 			break
 		}
-		name, number := strings.TrimSpace(rest[:i]), strings.TrimPrefix(rest[i+1:], "+")
+		name := strings.TrimSpace(rest[:i])
+		number, err := customerNumber(rest[i+1:])
+		if err != nil {
+			fmt.Fprintf(c.stdout, "(%v)\n", err)
+			break
+		}
 		c.contact = convtest.Contact{Name: name, WaID: number}
 		c.choices = nil
 		fmt.Fprintf(c.stdout, "(you are now %s, %s)\n", name, number)

@@ -59,6 +59,11 @@ Flags:`)
 		fmt.Fprintln(stderr, `balas explain: give the rules and a message, e.g. balas explain examples/rules/toko "halo kak"`)
 		return 2
 	}
+	number, err := customerNumber(*from)
+	if err != nil {
+		fmt.Fprintf(stderr, "balas explain: --from %v\n", err)
+		return 2
+	}
 	path := fs.Arg(0)
 	text := strings.Join(fs.Args()[1:], " ")
 	now := time.Now()
@@ -90,7 +95,7 @@ Flags:`)
 		return 2
 	}
 	in.ID = "wamid.explain"
-	in.From, in.WaID, in.ContactName, in.Timestamp = *from, *from, *name, now
+	in.From, in.WaID, in.ContactName, in.Timestamp = number, number, *name, now
 	conv := engine.Conversation{State: *state}
 	if len(session) > 0 {
 		conv.Session = session

@@ -18,7 +18,7 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("url", "http://127.0.0.1:8080/webhook", "the webhook URL of a running balas")
-	from := fs.String("from", "6281234567890", "the customer's number (digits, no +)")
+	from := fs.String("from", "6281234567890", "the customer's number with the country code (62812…; +62812… works too)")
 	name := fs.String("name", "Budi", "the customer's profile name")
 	button := fs.String("button", "", "send a tap on the reply button with this id")
 	list := fs.String("list", "", "send a tap on the list row with this id")
@@ -43,6 +43,11 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	} else if *secret != "" {
 		fmt.Fprintln(stderr, "balas send: note: --secret shows the app secret to every user of this machine (ps) and keeps it in your shell history; prefer BALAS_APP_SECRET")
 	}
+	number, err := customerNumber(*from)
+	if err != nil {
+		fmt.Fprintf(stderr, "balas send: --from %v\n", err)
+		return 2
+	}
 	text := strings.Join(fs.Args(), " ")
 	kinds := 0
 	for _, set := range []bool{*button != "", *list != "", *image} {
@@ -58,7 +63,7 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "balas send: nothing to send: give a TEXT, or --button ID, --list ID or --image (see balas send --help)")
 		return 2
 	}
-	f := webhook.Fake{PhoneNumberID: *phoneID, From: *from, Name: *name, Text: text, Image: *image, Timestamp: time.Now()}
+	f := webhook.Fake{PhoneNumberID: *phoneID, From: number, Name: *name, Text: text, Image: *image, Timestamp: time.Now()}
 	if *button != "" {
 		f.ButtonID, f.ButtonTitle = *button, or(*title, *button)
 	}
