@@ -806,7 +806,7 @@ func appendNode(b []byte, n *yaml.Node, depth int) []byte {
 	return append(b, 0xff)
 }
 
-var fromGlobRe = regexp.MustCompile(`^[0-9*]+$`)
+var fromGlobRe = regexp.MustCompile(`^[1-9*][0-9*]*$`)
 
 func (l *loader) when(n *yaml.Node, w *When, ctx *ruleCtx) {
 	m := l.mapping(n, "when")
@@ -901,8 +901,12 @@ func (l *loader) when(n *yaml.Node, w *When, ctx *ruleCtx) {
 	if v := m.get("from"); v != nil {
 		for _, it := range l.strings(v, "from") {
 			if !fromGlobRe.MatchString(it.Value) {
-				if strings.HasPrefix(it.Value, "+") {
-					l.errorf(l.pos(it), "`from` `%s`: numbers in webhooks have no `+`; write `%s`", it.Value, strings.TrimPrefix(it.Value, "+"))
+				digits := strings.TrimPrefix(it.Value, "+")
+				if local, ok := strings.CutPrefix(digits, "0"); ok && fromGlobRe.MatchString("62"+local) {
+					// 0812… is how Indonesians write 62812…; WhatsApp never sends it.
+					l.errorf(l.pos(it), "`from` `%s`: numbers in webhooks start with the country code, never 0; write `62%s` for an Indonesian %s…", it.Value, local, strings.TrimSuffix(digits, "*"))
+				} else if digits != it.Value {
+					l.errorf(l.pos(it), "`from` `%s`: numbers in webhooks have no `+`; write `%s`", it.Value, digits)
 				} else {
 					l.errorf(l.pos(it), "`from` `%s` may hold only digits and `*` (e.g. 62812*)", it.Value)
 				}

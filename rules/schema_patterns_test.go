@@ -66,7 +66,7 @@ func TestSchemaPatternsMatchLoader(t *testing.T) {
 	}
 
 	from := item("when", "from")
-	for _, v := range []string{"62812*", "*", "6281234567890", "", "+62812*", "62 812", "abc", "62812?"} {
+	for _, v := range []string{"62812*", "*", "6281234567890", "", "+62812*", "62 812", "abc", "62812?", "0812*", "0", "*0812*", "*0"} {
 		if loader, schema := fromGlobRe.MatchString(v), match(from.Pattern, v); loader != schema {
 			t.Errorf("from %q: loader accepts it %v, schema %v", v, loader, schema)
 		}

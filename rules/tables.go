@@ -114,7 +114,7 @@ var objects = map[string][]field{
 		{name: "list", kind: kStrings, plain: true, max: maxRowID, desc: "list reply id; * globs"},
 		{name: "type", kind: kStrings, enum: messageTypes, desc: "message type"},
 		{name: "state", kind: kStrings, plain: true, desc: "conversation state (\"\" = no state)"},
-		{name: "from", kind: kStrings, pattern: `^[0-9*]+$`, desc: "sender number globs (62812*)"},
+		{name: "from", kind: kStrings, pattern: `^[1-9*][0-9*]*$`, desc: "sender number globs, with the country code (62812*)"},
 		{name: "expr", kind: kString, desc: "expr-lang boolean expression"},
 	},
 	"message": {

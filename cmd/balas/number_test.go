@@ -21,8 +21,10 @@ rules:
 `
 
 // A customer's number written as people write it, +62812…, is the number
-// WhatsApp sends, 62812…, in explain, chat and send alike.
-func TestCustomerNumberWithPlus(t *testing.T) {
+// WhatsApp sends, 62812…, in explain, chat and send alike; one WhatsApp
+// never sends (not digits, or 0812… without the country code) is refused
+// with how to write it.
+func TestCustomerNumberFlags(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"vip.yaml": vipRules})
 
 	stdout, stderr, code := runBalas(t, "", "explain", "--from", "+6281299", dir, "halo")
@@ -53,6 +55,9 @@ func TestCustomerNumberWithPlus(t *testing.T) {
 		{"explain", "--from", "62-812", dir, "halo"},
 		{"chat", "--from", "Budi", dir},
 		{"send", "--url", srv.URL, "--from", "", "halo"},
+		{"explain", "--from", "081299", dir, "halo"},
+		{"chat", "--from", "0812 99", dir},
+		{"send", "--url", srv.URL, "--from", "+081299", "halo"},
 	} {
 		_, stderr, code := runBalas(t, "", args...)
 		if code != 2 || !strings.Contains(stderr, "--from") || !strings.Contains(stderr, "digits with the country code") {
