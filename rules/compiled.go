@@ -280,7 +280,7 @@ func cleanExprErr(err error) error {
 	if !errors.As(err, &fe) {
 		return err
 	}
-	msg := fe.Message
+	msg := explainNames(fe.Message)
 	switch {
 	case strings.Contains(msg, "time.Weekday"):
 		msg += `; compare int(now.Weekday()) with 0 to 6 (0 is Sunday), or now.Weekday().String() with "Sunday"`

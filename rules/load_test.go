@@ -203,9 +203,14 @@ func TestLoadErrors(t *testing.T) {
 		{"fallback with when", map[string]string{"r.yaml": head + "  - id: a\n    fallback: true\n    when: {keywords: [x]}\n    reply: hi\n"},
 			[]string{"r.yaml:5:5: a fallback rule cannot have `when`: fallbacks answer, in order, only when no other rule matched"}},
 		{"misspelt name in template", map[string]string{"r.yaml": head + "  - id: a\n    reply: 'Hai {{ mesage.text }}'\n"},
-			[]string{"r.yaml:4:17: in `text`: {{ mesage.text }}: unknown name mesage"}},
+			[]string{"r.yaml:4:17: in `text`: {{ mesage.text }}: unknown name `mesage`; did you mean `message`?"}},
 		{"misspelt field in template", map[string]string{"r.yaml": head + "  - id: a\n    reply: Hai {{ message.txet }}\n"},
-			[]string{"r.yaml:4:16: in `text`: {{ message.txet }}: type rules.MessageEnv has no field txet"}},
+			[]string{"r.yaml:4:16: in `text`: {{ message.txet }}: `message` has no field `txet`; did you mean `text`?"}},
+		{"misspelt field of a part of the message", map[string]string{"r.yaml": head + "  - id: a\n    when: {expr: 'message.reply.titel != \"\"'}\n    reply: hi\n"},
+			[]string{"r.yaml:4:18: in `expr`: `message.reply` has no field `titel`; did you mean `title`?"}},
+		{"unknown field in template", map[string]string{"r.yaml": head + "  - id: a\n    reply: Hai {{ business.name }} {{ hari }}\n"},
+			[]string{"r.yaml:4:16: in `text`: {{ business.name }}: `business` has no field `name`; its fields are phone_number_id, display_phone_number",
+				"r.yaml:4:36: in `text`: {{ hari }}: unknown name `hari`; the names are message, contact, business, state, session, vars, match, now"}},
 		{"expr not bool", map[string]string{"r.yaml": head + "  - id: a\n    when: {expr: 'message.text'}\n    reply: hi\n"},
 			[]string{"r.yaml:4:18: in `expr`: expected bool, but got string"}},
 		{"undeclared var", map[string]string{"r.yaml": "version: 1\nvars: {shop: A}\nrules:\n  - id: a\n    reply: '{{ vars.shopp }}'\n"},
@@ -270,7 +275,7 @@ func TestLoadErrors(t *testing.T) {
 		{"set value not string", map[string]string{"r.yaml": head + "  - id: a\n    set: {product: [a]}\n"},
 			[]string{"r.yaml:4:20: `set.product` must be a string (templates allowed), got a list"}},
 		{"collects all problems", map[string]string{"r.yaml": head + "  - id: a\n    when: {keyword: x, type: txt}\n    reply: '{{ nope }}'\n"},
-			[]string{"r.yaml:4:12: unknown key `keyword`; did you mean `keywords`?", "r.yaml:4:30: unknown message type `txt`; did you mean `text`?", "r.yaml:5:13: in `text`: {{ nope }}: unknown name nope"}},
+			[]string{"r.yaml:4:12: unknown key `keyword`; did you mean `keywords`?", "r.yaml:4:30: unknown message type `txt`; did you mean `text`?", "r.yaml:5:13: in `text`: {{ nope }}: unknown name `nope`; the names are message, contact, business, state, session, vars, match, now"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

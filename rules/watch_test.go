@@ -212,7 +212,7 @@ func TestWatcherFirstLoadFails(t *testing.T) {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
-	for _, want := range []string{"a.yaml:4:13: in `text`: {{ nope }}: unknown name nope", "a.yaml:5:5: unknown key `colour`"} {
+	for _, want := range []string{"a.yaml:4:13: in `text`: {{ nope }}: unknown name `nope`", "a.yaml:5:5: unknown key `colour`"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
 		}
