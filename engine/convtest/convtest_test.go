@@ -162,6 +162,9 @@ func TestParseErrors(t *testing.T) {
 		{"tests: [\n", `t_test.yaml:1:1: did not find`},
 		{"tests:\n  - name: a\n    steps:\n      - send: {button: a, list: b}\n", `t_test.yaml:4:15: send takes one of button or list`},
 		{"tests:\n  - name: a\n    steps:\n      - send: {type: imagee}\n", `t_test.yaml:4:22: unknown message type "imagee"; known types: text, image,`},
+		{"tests:\n  - name: a\n    contact: {wa_id: '+6281234'}\n", "t_test.yaml:3:22: contact.wa_id `+6281234`: WhatsApp writes numbers as digits with the country code, no + and no leading 0; write `6281234`"},
+		{"tests:\n  - name: a\n    contact: {wa_id: '081234'}\n", "t_test.yaml:3:22: contact.wa_id `081234`: WhatsApp writes numbers as digits with the country code, no + and no leading 0; write `6281234` for an Indonesian 081234"},
+		{"tests:\n  - name: a\n    contact: {wa_id: Budi}\n", "t_test.yaml:3:22: contact.wa_id `Budi`: WhatsApp writes numbers as digits with the country code, no + and no leading 0, e.g. 6281234567890"},
 	}
 	for _, tt := range tests {
 		_, err := Parse("t_test.yaml", []byte(tt.src))

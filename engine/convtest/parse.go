@@ -291,7 +291,9 @@ func (p *parser) test(n *yaml.Node) *Test {
 				case "name":
 					t.Contact.Name, _ = p.str(v, "contact.name")
 				case "wa_id":
-					t.Contact.WaID, _ = p.str(v, "contact.wa_id")
+					if id, ok := p.str(v, "contact.wa_id"); ok && p.number(v, id) {
+						t.Contact.WaID = id
+					}
 				default:
 					p.unknown(k, key, "name", "wa_id")
 				}
@@ -322,6 +324,25 @@ func (p *parser) test(n *yaml.Node) *Test {
 		return nil
 	}
 	return t
+}
+
+// number reports whether id is a customer's number as WhatsApp writes it
+// in webhooks, and says how to write it when it is not: a number written
+// otherwise would never match the rules' `from`.
+func (p *parser) number(n *yaml.Node, id string) bool {
+	const how = "WhatsApp writes numbers as digits with the country code, no + and no leading 0"
+	digits := strings.TrimPrefix(id, "+")
+	switch {
+	case digits == "" || strings.Trim(digits, "0123456789") != "":
+		p.errorf(n, "contact.wa_id `%s`: %s, e.g. 6281234567890", id, how)
+	case digits[0] == '0':
+		p.errorf(n, "contact.wa_id `%s`: %s; write `62%s` for an Indonesian %s", id, how, digits[1:], digits)
+	case digits != id:
+		p.errorf(n, "contact.wa_id `%s`: %s; write `%s`", id, how, digits)
+	default:
+		return true
+	}
+	return false
 }
 
 func (p *parser) step(n *yaml.Node) *Step {
