@@ -1050,22 +1050,26 @@ func unescape(src *[]byte, next func() rune) (rune, bool) {
 
 // posIn is the position of byte offset off of a scalar's value. It reads
 // the value's text in the file up to that offset, following folded lines of
-// plain and quoted scalars and ” in single-quoted ones; where the text is
-// written otherwise (an escape such as \u00e9, a block scalar) it gives the
-// scalar's own position rather than a wrong one.
+// plain, quoted and block scalars, escapes, and ” in single-quoted ones;
+// where the text is written otherwise (a block with an indentation
+// indicator, a line break a folded block keeps) it gives the scalar's own
+// position rather than a wrong one.
 func (l *loader) posIn(n *yaml.Node, base Pos, off int) Pos {
 	if off < 0 || off > len(n.Value) {
 		return base
 	}
 	quote := rune(0)
+	block := false
 	switch n.Style {
 	case 0, yaml.FlowStyle:
 	case yaml.SingleQuotedStyle:
 		quote = '\''
 	case yaml.DoubleQuotedStyle:
 		quote = '"'
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		block = true
 	default:
-		return base // literal and folded blocks: reported at the scalar
+		return base
 	}
 	src := l.src
 	// Find the scalar's start in the file: its line, then its column.
@@ -1100,11 +1104,44 @@ func (l *loader) posIn(n *yaml.Node, base Pos, off int) Pos {
 		}
 		next()
 	}
+	// A block's text starts on the line after its header (| or > with its
+	// chomping indicator and a comment), indented as its first line that is
+	// not blank.
+	indent := 0
+	skipIndent := func() {
+		for i := 0; i < indent && len(src) > 0 && src[0] == ' '; i++ {
+			next()
+		}
+	}
+	if block {
+		nl := bytes.IndexByte(src, '\n')
+		if nl < 0 || bytes.ContainsAny(src[:nl], "123456789") {
+			return base // an indentation indicator: left to the scalar's position
+		}
+		for range utf8.RuneCount(src[:nl+1]) {
+			next()
+		}
+		for rest := src; len(rest) > 0; {
+			line, after, _ := bytes.Cut(rest, []byte("\n"))
+			if text := bytes.TrimLeft(line, " "); len(bytes.TrimSpace(text)) > 0 {
+				indent = len(line) - len(text)
+				break
+			}
+			rest = after
+		}
+		if indent == 0 {
+			return base
+		}
+		skipIndent()
+	}
 	for _, want := range n.Value[:off] {
 		r, _ := utf8.DecodeRune(src)
 		switch {
 		case len(src) == 0:
 			return base
+		case block && want == '\n' && r == '\n':
+			next() // a line break kept in a block: the text goes on indented
+			skipIndent()
 		case quote == '\'' && want == '\'' && r == '\'':
 			next() // '' is one '
 			if r, _ := utf8.DecodeRune(src); r != '\'' {

@@ -326,7 +326,7 @@ func TestAliasBombRefused(t *testing.T) {
 }
 
 // A template error is reported where it is written, also in a value that
-// runs over several lines or holds escapes.
+// runs over several lines, a block (| or >) or holds escapes.
 func TestTemplateErrorPositions(t *testing.T) {
 	for _, tc := range []struct{ reply, want string }{
 		{"Hai {{ contact.name }}, selamat datang di toko {{ nope }}", "r.yaml:4:59"},
@@ -335,7 +335,11 @@ func TestTemplateErrorPositions(t *testing.T) {
 		{"'It''s {{ nope }}'", "r.yaml:4:19"},
 		{`"Caf\u00e9 {{ nope }}"`, "r.yaml:4:23"},
 		{`"Tab\there {{ nope }}"`, "r.yaml:4:23"},
-		{"|\n      Hai\n      {{ nope }}", "r.yaml:4:12"}, // a block: the scalar's position
+		{"|\n      Hai 👋\n      Kak {{ nope }}", "r.yaml:6:11"},
+		{"|-  # a comment\n\n      Hai\n\n        Kak {{ nope }}", "r.yaml:8:13"},
+		{">\n      Hai,\n      kak {{ nope }}", "r.yaml:6:11"},
+		{">\n      Hai\n\n      kak {{ nope }}", "r.yaml:4:12"}, // a kept line break: the scalar's position
+		{"|2\n        Hai {{ nope }}", "r.yaml:4:12"},           // an indentation indicator: the scalar's position
 	} {
 		src := "version: 1\nrules:\n  - id: sapa\n    reply: " + tc.reply + "\n"
 		_, diags, err := Parse("r.yaml", []byte(src))
