@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -48,6 +50,10 @@ Flags:`)
 		filter = re
 	}
 	path := fs.Arg(0)
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() && convtest.IsTestFile(filepath.Base(path)) {
+		fmt.Fprintf(stderr, "balas test: %s is a conversation test file; give the rules it tests: balas test %s\n", path, rulesOf(path))
+		return 2
+	}
 
 	files, err := convtest.Files(path)
 	if err != nil {
@@ -125,6 +131,19 @@ Flags:`)
 		return 1
 	}
 	return 0
+}
+
+// rulesOf is the rules that the test file path tests: NAME.yaml beside
+// NAME_test.yaml, else the folder.
+func rulesOf(path string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(path, ".yaml"), ".yml")
+	base = strings.TrimSuffix(base, "_test")
+	for _, ext := range []string{".yaml", ".yml"} {
+		if fi, err := os.Stat(base + ext); err == nil && !fi.IsDir() {
+			return base + ext
+		}
+	}
+	return filepath.Dir(path)
 }
 
 // reorderArgs moves flags after the positional arguments in front of them,

@@ -230,3 +230,20 @@ func TestTestCommandInterruptedFails(t *testing.T) {
 		t.Errorf("stderr does not say the run was interrupted:\n%s", stderr.String())
 	}
 }
+
+// balas test given a test file instead of the rules says which rules
+// to give, rather than that there are no tests.
+func TestTestCommandGivenATestFile(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"shop.yaml": cmdShop, "shop_test.yaml": cmdShopTest})
+	stdout, stderr, code := runBalas(t, "", "test", filepath.Join(dir, "shop_test.yaml"))
+	want := "balas test: " + filepath.Join(dir, "shop_test.yaml") + " is a conversation test file; give the rules it tests: balas test " + filepath.Join(dir, "shop.yaml") + "\n"
+	if code != 2 || stderr != want || stdout != "" {
+		t.Errorf("exit %d\nstdout %q\nstderr %q\nwant %q", code, stdout, stderr, want)
+	}
+	// Without a NAME.yaml beside it, the folder.
+	dir = writeFiles(t, map[string]string{"shop.yaml": cmdShop, "flow_test.yaml": cmdShopTest})
+	_, stderr, code = runBalas(t, "", "test", filepath.Join(dir, "flow_test.yaml"))
+	if code != 2 || !strings.HasSuffix(stderr, "give the rules it tests: balas test "+dir+"\n") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
