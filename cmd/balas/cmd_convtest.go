@@ -75,7 +75,7 @@ Flags:`)
 
 	passed, failed := 0, 0
 	covered := map[string]bool{}
-	complete := filter == nil && bot != nil // every test of every file ran
+	complete := filter == nil && bot != nil // every step of every test of every file ran
 	for _, file := range files {
 		suite, err := convtest.ParseFile(file)
 		if err != nil {
@@ -110,6 +110,7 @@ Flags:`)
 			}
 			fmt.Fprintf(stdout, "--- FAIL: %s\n    %s\n", t.Name, res.Failure)
 			failed++
+			complete = false // the steps after the failed one did not run
 		}
 	}
 	interrupted := ctx.Err() != nil

@@ -160,9 +160,14 @@ func TestTestCommandPasses(t *testing.T) {
 func TestTestCommandFails(t *testing.T) {
 	failing := strings.Replace(cmdShopTest, `reply: "Hai Budi! Selamat datang di Toko Maju"`, `reply: "Halo Budi"`, 1)
 	dir := writeFiles(t, map[string]string{"shop.yaml": cmdShop, "shop_test.yaml": failing})
-	stdout, _, code := runBalas(t, "", "test", dir)
+	stdout, stderr, code := runBalas(t, "", "test", dir)
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
+	}
+	// The steps after the failed one did not run: their rules (order,
+	// alamat) are not reported as untested.
+	if strings.Contains(stderr, "no test step is answered") {
+		t.Errorf("untested rules reported although a test stopped early:\n%s", stderr)
 	}
 	want := "--- FAIL: order flow\n    " + filepath.Join(dir, "shop_test.yaml") + `:6: step 1: expected reply "Halo Budi", got "Hai Budi! Selamat datang di Toko Maju"` + "\n--- PASS: fallback\n1 passed, 1 failed\n"
 	if stdout != want {
