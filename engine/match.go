@@ -165,7 +165,7 @@ func typedDesc(m *message) string {
 		case "list":
 			return fmt.Sprintf("nothing was typed (a tap of list row %q)", m.in.ReplyID)
 		}
-		return fmt.Sprintf("nothing was typed (a %s message)", m.in.Type)
+		return fmt.Sprintf("nothing was typed (%s %s message)", article(m.in.Type), m.in.Type)
 	}
 	return fmt.Sprintf("%q", m.typed)
 }
@@ -180,5 +180,14 @@ func notA(m *message, what string) string {
 	if m.typed != "" {
 		return fmt.Sprintf("not a %s (%s message %q)", what, m.in.Type, m.typed)
 	}
-	return fmt.Sprintf("not a %s (a %s message)", what, m.in.Type)
+	return fmt.Sprintf("not a %s (%s %s message)", what, article(m.in.Type), m.in.Type)
+}
+
+// article is the indefinite article before a message type's name: "an
+// image", "a sticker".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }

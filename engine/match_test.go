@@ -440,3 +440,14 @@ func TestConcurrentDecide(t *testing.T) {
 		<-done
 	}
 }
+
+func TestArticle(t *testing.T) {
+	for word, want := range map[string]string{
+		"image": "an", "audio": "an", "order": "an", "unsupported": "an", "interactive": "an",
+		"text": "a", "sticker": "a", "document": "a", "video": "a", "": "a",
+	} {
+		if got := article(word); got != want {
+			t.Errorf("article(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
