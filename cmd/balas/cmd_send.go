@@ -63,6 +63,10 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "balas send: nothing to send: give a TEXT, or --button ID, --list ID or --image (see balas send --help)")
 		return 2
 	}
+	if *title != "" && *button == "" && *list == "" {
+		fmt.Fprintln(stderr, "balas send: --title goes with --button or --list (the title of the tapped button or row)")
+		return 2
+	}
 	f := webhook.Fake{PhoneNumberID: *phoneID, From: number, Name: *name, Text: text, Image: *image, Timestamp: time.Now()}
 	if *button != "" {
 		f.ButtonID, f.ButtonTitle = *button, or(*title, *button)

@@ -76,6 +76,9 @@ func TestSendCommand(t *testing.T) {
 	if _, stderr, code := runBalas(t, "", "send", "--description", "Rp 1", "halo"); code != 2 || !strings.Contains(stderr, "--description goes with --list") {
 		t.Fatalf("--description without --list: exit %d %q", code, stderr)
 	}
+	if _, stderr, code := runBalas(t, "", "send", "--title", "Kaos", "halo"); code != 2 || !strings.Contains(stderr, "--title goes with --button or --list") {
+		t.Fatalf("--title without --button or --list: exit %d %q", code, stderr)
+	}
 	if _, _, code := runBalas(t, "", "send"); code != 2 {
 		t.Fatalf("nothing to send: exit %d", code)
 	}
