@@ -280,13 +280,21 @@ func (b *Bot) newMessage(in *Inbound, c *Conversation, now time.Time) *message {
 	if session == nil {
 		session = emptySession
 	}
+	// Meta's timestamp is read in the server's zone, and a conversation
+	// test's in the zone of its `at`: expressions see it in the set's
+	// zone, as now, so that they answer alike wherever they run.
+	loc := b.location()
+	wrote := in.Timestamp
+	if !wrote.IsZero() {
+		wrote = wrote.In(loc)
+	}
 	m.env = rules.Env{
 		Message: rules.MessageEnv{
 			ID:        in.ID,
 			From:      in.From,
 			Type:      in.Type,
 			Text:      text,
-			Timestamp: in.Timestamp,
+			Timestamp: wrote,
 			Reply:     rules.ReplyEnv{ID: in.ReplyID, Title: in.ReplyTitle, Description: in.ReplyDescription},
 			Media:     in.Media,
 			Location:  in.Location,
@@ -297,7 +305,7 @@ func (b *Bot) newMessage(in *Inbound, c *Conversation, now time.Time) *message {
 		State:    c.State,
 		Session:  session,
 		Vars:     b.set.Vars,
-		Now:      now.In(b.location()),
+		Now:      now.In(loc),
 	}
 	return m
 }

@@ -451,3 +451,30 @@ func TestArticle(t *testing.T) {
 		}
 	}
 }
+
+// message.timestamp is in settings.timezone, like now: Meta's timestamps are
+// read as Unix seconds, which Go puts in the server's own zone, and
+// `balas test` gives them the zone of the test's `at`; a rule on the hour of
+// the message must answer the same everywhere.
+func TestMessageTimestampInTimezone(t *testing.T) {
+	b := parse(t, `
+version: 1
+settings: {timezone: Asia/Jakarta}
+rules:
+  - id: malam
+    when: {expr: 'message.timestamp.Hour() >= 21'}
+    reply: "{{ message.timestamp.Format('15:04 MST') }}"
+`)
+	for _, zone := range []*time.Location{time.UTC, time.FixedZone("test", -5*3600), time.Local} {
+		// 15:00 UTC is 22:00 in Jakarta.
+		wrote := time.Date(2026, 1, 5, 15, 0, 0, 0, time.UTC).In(zone)
+		d := b.Decide(sentAt(text("x"), wrote), Conversation{}, wrote.Add(time.Second))
+		if ruleID(d) != "malam" {
+			t.Errorf("written 22:00 WIB (given in %s): rule %q, want malam", zone, ruleID(d))
+			continue
+		}
+		if got := d.Replies[0].Text; got != "22:00 WIB" {
+			t.Errorf("written 22:00 WIB (given in %s): reply %q", zone, got)
+		}
+	}
+}
