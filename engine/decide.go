@@ -172,7 +172,10 @@ func (b *Bot) decide(in *Inbound, conv Conversation, now time.Time, ex *Explanat
 		c.Session = nil
 	}
 	c.LastInboundAt = at
-	if now.Before(conv.HandoffUntil) {
+	// A message written during a handoff is the person's, also when it
+	// reaches balas after the handoff ended (Meta redelivering after a
+	// downtime): it is never answered later.
+	if at.Before(conv.HandoffUntil) {
 		d.InHandoff = true
 	} else {
 		c.HandoffUntil = time.Time{}

@@ -306,7 +306,7 @@ func TestHandoff(t *testing.T) {
 	if !ex.InHandoff || len(ex.Tried) != 0 {
 		t.Errorf("explain during handoff: %+v", ex)
 	}
-	d = b.Decide(text("halo?"), d.Conversation, t0.Add(2*time.Hour))
+	d = b.Decide(sentAt(text("halo?"), t0.Add(2*time.Hour)), d.Conversation, t0.Add(2*time.Hour))
 	if ruleID(d) != "fb" || d.InHandoff || !d.Conversation.HandoffUntil.IsZero() {
 		t.Errorf("after: %+v", d)
 	}

@@ -535,3 +535,27 @@ func TestIgnoredReactionEndsAnExpiredSession(t *testing.T) {
 		t.Fatalf("replies %q, want %q (the state expired before the reaction)", got, want)
 	}
 }
+
+// A message the customer wrote during a handoff is the person's to answer,
+// also when Meta delivers it only after the handoff has ended (balas was
+// down): it is stored, never answered later.
+func TestPipelineHandoffCoversMessagesWrittenDuringIt(t *testing.T) {
+	r := newRig(t)
+	r.accept(t, r.text("6283344", "admin")) // a 2h handoff
+	wrote := r.now().Add(time.Hour)
+	r.advance(3 * time.Hour) // balas was down; Meta redelivers now
+	r.accept(t, webhook.Fake{From: "6283344", Name: "Budi", Text: "halo", Timestamp: wrote}.Body())
+	want := []string{"Admin akan membalas."}
+	if got := r.replies(t, "6283344"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("replies %q, want %q", got, want)
+	}
+	if n := r.count(t, `SELECT count(*) FROM messages WHERE outcome = 'handoff'`); n != 1 {
+		t.Fatalf("%d messages recorded during handoff, want 1", n)
+	}
+	// What the customer writes after the handoff is answered again.
+	r.accept(t, r.text("6283344", "halo"))
+	want = append(want, "Hai Budi!")
+	if got := r.replies(t, "6283344"); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("replies %q, want %q", got, want)
+	}
+}
