@@ -145,9 +145,11 @@ func TestWatcherFolder(t *testing.T) {
 	// A broken edit keeps the last good set and shows the error.
 	good := cur.Load()
 	write(t, filepath.Join(dir, "b.yaml"), "version: 1\nrules:\n  - id: b1\n    when: {keyword: [x]}\n    reply: x\n")
-	waitFor(t, "error status", func() bool { return !w.Status().Successful })
-	st := w.Status()
+	// The watcher may also catch the file truncated but not yet written
+	// (an "empty file" error): wait for the error of the edit itself.
 	wantErr := filepath.Join(dir, "b.yaml") + ":4:12: unknown key `keyword`; did you mean `keywords`?"
+	waitFor(t, "error status", func() bool { return w.Status().LastError == wantErr })
+	st := w.Status()
 	if st.LastError != wantErr || st.Set != good || cur.Load() != good {
 		t.Fatalf("status %+v", st)
 	}
@@ -165,7 +167,7 @@ func TestWatcherFolder(t *testing.T) {
 	before := value(w.reloads.WithLabelValues("success"))
 	w.Reload()
 	waitFor(t, "Reload", func() bool { return value(w.reloads.WithLabelValues("success")) > before })
-	if got := value(w.reloads.WithLabelValues("failure")); got != 1 {
+	if got := value(w.reloads.WithLabelValues("failure")); got < 1 { // more when a write was caught half done
 		t.Errorf("failures %v", got)
 	}
 	fams, err := reg.Gather()
