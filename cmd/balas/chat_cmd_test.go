@@ -173,3 +173,26 @@ func TestChatCommandUsage(t *testing.T) {
 		t.Errorf("bad rules: exit %d %s", code, stderr)
 	}
 }
+
+// The end of a handoff is shown in the rules' time zone, as /wait shows the
+// clock, whatever the zone of --at or of the machine.
+func TestChatCommandShowsHandoffInTheRulesTimezone(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"shop.yaml": `version: 1
+settings: {timezone: Asia/Jakarta}
+rules:
+  - id: admin
+    when: {keywords: [admin]}
+    reply: Admin akan membalas.
+    handoff: 2h
+`})
+	stdout, _, code := runBalas(t, "admin\n/wait 1h\nhalo\n/state\n", "chat", "--at", "2026-01-05T10:00:00Z", dir)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	// 10:00 UTC is 17:00 in Jakarta: the handoff ends at 19:00 WIB.
+	if !strings.Contains(stdout, "(1h0m0s later: Mon 2026-01-05 18:00)\n") ||
+		!strings.Contains(stdout, "(in handoff until 2026-01-05 19:00 WIB: a person answers, the bot stays quiet)\n") ||
+		!strings.Contains(stdout, "handoff until: 2026-01-05T19:00:00+07:00\n") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+}

@@ -228,7 +228,8 @@ func (c *chat) line(line string, interactive bool) bool {
 	}
 	switch {
 	case d.InHandoff:
-		fmt.Fprintf(c.stdout, "(in handoff until %s: a person answers, the bot stays quiet)\n", conv.HandoffUntil.Format("2006-01-02 15:04"))
+		fmt.Fprintf(c.stdout, "(in handoff until %s: a person answers, the bot stays quiet)\n",
+			conv.HandoffUntil.In(c.location()).Format("2006-01-02 15:04 MST"))
 	case d.Rule == nil:
 		fmt.Fprintln(c.stdout, "(no rule matched)")
 	default:
@@ -253,7 +254,7 @@ func (c *chat) command(line string) bool {
 		cv := c.conv()
 		fmt.Fprintf(c.stdout, "state: %q\nsession: %s\n", cv.State, engine.FormatSession(cv.Session))
 		if c.now().Before(cv.HandoffUntil) {
-			fmt.Fprintf(c.stdout, "handoff until: %s\n", cv.HandoffUntil.Format(time.RFC3339))
+			fmt.Fprintf(c.stdout, "handoff until: %s\n", cv.HandoffUntil.In(c.location()).Format(time.RFC3339))
 		}
 	case "/reset":
 		delete(c.convs, c.contact.WaID)
