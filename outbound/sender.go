@@ -141,6 +141,9 @@ type Outbox interface {
 	CompleteOutbox(ctx context.Context, r store.OutboxResult) error
 	// OutboxPending is the number of pending rows (a metric).
 	OutboxPending(ctx context.Context) (int64, error)
+	// LastInbound is when the customer of a conversation last wrote
+	// (zero: unknown): the customer service window runs from then.
+	LastInbound(ctx context.Context, conversationID int64) (time.Time, error)
 }
 
 var _ Outbox = (*store.DB)(nil)
@@ -662,7 +665,7 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pai
 		}
 		label = r.Kind
 		if r.Kind != "template" && !it.WindowStart.IsZero() {
-			if ago := s.o.Now().Sub(it.WindowStart); ago > s.o.Window {
+			if ago := s.sinceCustomerWrote(detached, log, &it); ago > s.o.Window {
 				reason := fmt.Sprintf("customer service window closed (last customer message %s ago); Meta would answer 131047",
 					ago.Round(time.Second))
 				log().Warn("outbox: reply not sent", "reason", reason)
@@ -673,7 +676,7 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pai
 		}
 		body, buildErr = appendMessage(body, Recipient{Number: it.ToNumber, UserID: it.ToUserID}, r, it.ContextWamid)
 	}
-	if it.Kind == store.OutboxTyping && !it.WindowStart.IsZero() && s.o.Now().Sub(it.WindowStart) > s.o.Window {
+	if it.Kind == store.OutboxTyping && !it.WindowStart.IsZero() && s.sinceCustomerWrote(detached, log, &it) > s.o.Window {
 		// "typing…" for a reply that cannot be sent would mislead the customer.
 		s.record(detached, log, it, store.OutboxResult{ID: it.ID, State: store.OutboxStateFailed, Attempts: it.Attempts,
 			ErrorCode: "131047", LastError: "customer service window closed; typing indicator not sent"})
@@ -785,6 +788,28 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pai
 		NextAttemptAt: next, ErrorCode: code, LastError: err.Error()})
 	res.out, res.attempts, res.next = outRetry, attempts, next
 	return res
+}
+
+// sinceCustomerWrote is how long ago the customer last wrote, for the
+// customer service window, which runs from their last message: the
+// message it answers, or, when that is past the window, a later one the
+// conversation has had since (the reply was held back, and the customer
+// wrote again). A failed read keeps the item's own time.
+func (s *Sender) sinceCustomerWrote(ctx context.Context, log func() *slog.Logger, it *store.OutboxItem) time.Duration {
+	ago := s.o.Now().Sub(it.WindowStart)
+	if ago <= s.o.Window || s.db == nil {
+		return ago
+	}
+	last, err := s.db.LastInbound(ctx, it.ConversationID)
+	if err != nil {
+		log().Warn("outbox: cannot read when the customer last wrote; going by the message answered", "err", err)
+		return ago
+	}
+	if last.After(it.WindowStart) {
+		it.WindowStart = last
+		ago = s.o.Now().Sub(last)
+	}
+	return ago
 }
 
 // backoff is the delay before retry number attempts: exponential with equal

@@ -1386,3 +1386,29 @@ func TestSenderTriesRepliesHeldByATokenAtStart(t *testing.T) {
 		t.Errorf("a reply waiting on a rate limit was sent before its time: %+v", row)
 	}
 }
+
+// The customer service window runs from the customer's last message, not
+// from the message a reply answers: a reply held back for more than a day
+// (a refused token, balas down) still goes out when the customer has
+// written since, as Meta accepts it.
+func TestSenderWindowRunsFromTheCustomersLastMessage(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, nil)
+	const customer = "6281311122233"
+	q := enqueueReply(t, db, customer, rules.Reply{Kind: "text", Text: "late but welcome"}, time.Now().Add(-25*time.Hour))
+	conv := conversation(t, db, customer)
+	if err := db.Write(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.Exec(`UPDATE conversations SET last_inbound_at = ? WHERE id = ?`, time.Now().Add(-time.Hour).UnixMilli(), conv)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	runSender(t, NewSender(db, fake.client(), testOptions()))
+	waitDone(t, db)
+	if row := readOutbox(t, db, q.outbox); row.state != "sent" {
+		t.Fatalf("outbox row %+v, want sent: the customer wrote an hour ago", row)
+	}
+	if reqs := fake.requests(); len(reqs) != 1 {
+		t.Fatalf("%d requests, want 1", len(reqs))
+	}
+}

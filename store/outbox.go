@@ -188,6 +188,20 @@ func (db *DB) OutboxPending(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// LastInbound is when the customer of a conversation last wrote (Meta's
+// timestamp of their last message); zero when unknown.
+func (db *DB) LastInbound(ctx context.Context, conversationID int64) (time.Time, error) {
+	var ms int64
+	err := db.read.QueryRowContext(ctx, `SELECT last_inbound_at FROM conversations WHERE id = ?`, conversationID).Scan(&ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read conversation %d: %w", conversationID, err)
+	}
+	return fromMilli(ms), nil
+}
+
 // completeSent gives a sent message its wamid and the furthest status
 // already received for it (?1 wamid, ?2 now, ?3 messages id): status
 // webhooks can arrive before the send's answer is recorded. failed wins and
