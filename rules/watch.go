@@ -144,6 +144,10 @@ func (w *Watcher) Reload() {
 // checks the files every Poll instead of stopping.
 // apply is only called from Run's goroutine. Run returns nil when ctx ends.
 func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
+	// The files as they were before the first load: an edit made before
+	// the watches below are in place sends no event, and is found by
+	// comparing them with the files once watched.
+	loaded := w.fingerprint()
 	set, diags, err := Load(w.path)
 	w.record(set, diags, err)
 	switch {
@@ -168,7 +172,7 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 	if err != nil {
 		w.log.Error("cannot watch the rules for changes; checking them every "+w.poll.String()+" instead "+
 			"(raise fs.inotify.max_user_instances)", "path", w.path, "err", err)
-		return w.pollRun(ctx, apply)
+		return w.pollRun(ctx, apply, loaded)
 	}
 	defer fsw.Close()
 	watched := w.targets()
@@ -178,7 +182,7 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 				w.log.Error("cannot watch the rules for changes; checking them every "+w.poll.String()+" instead "+
 					"(raise fs.inotify.max_user_watches)", "path", dir, "err", err)
 				fsw.Close()
-				return w.pollRun(ctx, apply)
+				return w.pollRun(ctx, apply, loaded)
 			}
 			w.log.Warn("cannot watch the folder a rules file links into", "folder", dir, "err", err)
 			delete(watched.dirs, dir)
@@ -190,6 +194,9 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 	defer timer.Stop()
 	poll := time.NewTicker(w.poll)
 	defer poll.Stop()
+	if w.fingerprint() != loaded {
+		timer.Reset(w.delay) // changed while the watches were set up
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -233,10 +240,9 @@ func (w *Watcher) Run(ctx context.Context, apply func(*Set)) error {
 var newFSWatcher = fsnotify.NewWatcher
 
 // pollRun is Run's loop when the system gives no file events: it reloads
-// the rules when a check every w.poll finds their files changed, and on
-// Reload.
-func (w *Watcher) pollRun(ctx context.Context, apply func(*Set)) error {
-	last := w.fingerprint()
+// the rules when a check every w.poll finds their files changed since
+// last (their fingerprint when loaded), and on Reload.
+func (w *Watcher) pollRun(ctx context.Context, apply func(*Set), last string) error {
 	tick := time.NewTicker(w.poll)
 	defer tick.Stop()
 	for {
