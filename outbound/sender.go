@@ -259,6 +259,7 @@ type result struct {
 	conv     int64
 	out      outcome
 	sent     bool
+	receipt  bool // the receipt handed to attempt went out before the item
 	pair     bool
 	attempts int
 	next     time.Time
@@ -269,6 +270,7 @@ type conv struct {
 	queue      []store.OutboxItem // waiting items are queue[head:], in order
 	head       int
 	busy       bool // head is in flight or waiting for its timer
+	touched    bool // in Run's touched: items were queued, not yet dispatched
 	timer      *time.Timer
 	pairErrors int // consecutive 131056 answers for this customer
 }
@@ -295,6 +297,16 @@ func (c *conv) pop() {
 }
 
 const loadBatch = 1000
+
+// receiptOf reports whether it is the read receipt (or typing indicator)
+// queued for reply, the message after it: both answer the same customer
+// message. Only a receipt that is not stored (ID 0) qualifies: one is tried
+// once and has no outcome to record; a stored one, which a database from an
+// older balas may hold, is sent on its own.
+func receiptOf(it, reply store.OutboxItem) bool {
+	return it.ID == 0 && (it.Kind == store.OutboxRead || it.Kind == store.OutboxTyping) && reply.Kind == store.OutboxMessage &&
+		it.ContextWamid != "" && it.ContextWamid == reply.ContextWamid
+}
 
 // maxChain bounds how many due items of a conversation one task tries.
 const maxChain = 8
@@ -344,8 +356,28 @@ func (s *Sender) Run(ctx context.Context) error {
 	tasks := make(chan task) // unbuffered: taken only by an idle executor
 	run := func(t task) {
 		r := chain{conv: t.items[0].ConversationID, out: outDone, pairErrors: t.pairErrors}
-		for _, it := range t.items {
-			a := s.attempt(ctx, detached, it, r.pairErrors)
+		for i := 0; i < len(t.items); i++ {
+			it := t.items[i]
+			var receipt *store.OutboxItem
+			if i+1 < len(t.items) && receiptOf(it, t.items[i+1]) {
+				// The receipt goes out in its reply's turn (see attempt).
+				receipt, it = &t.items[i], t.items[i+1]
+				i++
+			}
+			a := s.attempt(ctx, detached, it, receipt, r.pairErrors)
+			if receipt != nil {
+				if !a.receipt && a.out == outDone {
+					// The reply ended without a call: the receipt goes alone.
+					if s.attempt(ctx, detached, *receipt, nil, 0).out == outAbort {
+						r.out = outAbort
+						break
+					}
+					a.receipt = true
+				}
+				if a.receipt {
+					r.done++
+				}
+			}
 			if a.out != outDone {
 				r.out, r.attempts, r.next = a.out, a.attempts, a.next
 				if a.out == outRetry {
@@ -413,10 +445,23 @@ func (s *Sender) Run(ctx context.Context) error {
 		}
 	}
 
-	// add queues an item behind its conversation's earlier ones. Stored
-	// rows come both from the table (at start, and the poll) and from
-	// commits; ids only grow, so a row at or below lastID was seen already.
-	// Receipts (ID 0) only come from commits.
+	// touched are the conversations add queued items for since the last
+	// flush, which dispatches them: a commit's items are all queued before
+	// any is tried, so that a read receipt and the reply after it go to
+	// one task (and out in the reply's turn, see attempt).
+	var touched []*conv
+	flush := func() {
+		for i, c := range touched {
+			c.touched = false
+			touched[i] = nil
+			dispatch(c)
+		}
+		touched = touched[:0]
+	}
+	// add queues an item behind its conversation's earlier ones; flush
+	// dispatches it. Stored rows come both from the table (at start, and
+	// the poll) and from commits; ids only grow, so a row at or below
+	// lastID was seen already. Receipts (ID 0) only come from commits.
 	add := func(it store.OutboxItem) {
 		if it.ID != 0 {
 			if it.ID <= lastID {
@@ -435,7 +480,10 @@ func (s *Sender) Run(ctx context.Context) error {
 			convs[c.id] = c
 		}
 		c.queue = append(c.queue, it)
-		dispatch(c)
+		if !c.touched {
+			c.touched = true
+			touched = append(touched, c)
+		}
 	}
 	// At start, a reply never tried yet gets the receipt queued before it
 	// again: receipts are not stored, and the last run may have stopped
@@ -448,6 +496,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	var resent map[receiptKey]bool
 	// load adds the pending rows with ids up to through from the table.
 	load := func(start bool, through int64) error {
+		defer flush()
 		for {
 			items, err := s.pending(ctx, lastID, loadBatch)
 			if err != nil {
@@ -487,6 +536,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			}
 			add(it)
 		}
+		flush()
 		clear(batch)
 		resent = nil
 	}
@@ -642,13 +692,19 @@ func (c deadlineOnly) Deadline() (time.Time, bool) { return c.deadline, true }
 // attempt tries the head row of a conversation once and records the outcome.
 // ctx ends the waits before a send; detached is ctx without its
 // cancellation, for the send and for recording its outcome.
-func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pairErrors int) result {
+//
+// receipt, when not nil, is the read receipt (or typing indicator) queued
+// just before it, the reply: it goes out in the reply's turn, right before
+// the reply and in the same worker slot, and takes none of the number's
+// rate (--send-rate counts messages). Sent on its own, each receipt of a
+// burst would take a turn and a slot ahead of every reply of the burst.
+// When the reply ends before its turn (it cannot be sent), res.receipt is
+// false and the caller sends the receipt on its own.
+func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, receipt *store.OutboxItem, pairErrors int) result {
 	res := result{conv: it.ConversationID, out: outDone}
 	// The item's logger is built only when something is logged: a send
 	// that goes well logs nothing here.
-	log := func() *slog.Logger {
-		return s.log.With("outbox_id", it.ID, "conversation_id", it.ConversationID, "kind", it.Kind, "wamid", it.ContextWamid)
-	}
+	log := s.itemLog(it)
 	label := it.Kind
 	body := s.bodyBuffer()
 	var buildErr error
@@ -711,14 +767,51 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, pai
 		<-s.sem
 		return abort
 	}
+	if receipt != nil {
+		rbody := appendRead(s.bodyBuffer(), receipt.ContextWamid, receipt.Kind == store.OutboxTyping)
+		_, err := s.call(detached, receipt.PhoneNumberID, receipt.Kind, rbody)
+		s.outcome(detached, s.itemLog(*receipt), *receipt, receipt.Kind, phone, "", err, 0)
+		res.receipt, abort.receipt = true, true
+		if ctx.Err() != nil {
+			// Shutting down: the reply is left for the next start, which
+			// sends its receipt again first.
+			<-s.sem
+			s.reuseBody(body)
+			return abort
+		}
+	}
+	wamid, err := s.call(detached, it.PhoneNumberID, label, body)
+	<-s.sem
+	out := s.outcome(detached, log, it, label, phone, wamid, err, pairErrors)
+	out.receipt = res.receipt
+	return out
+}
+
+// itemLog is the logger of an outbox item, built only when something is
+// logged.
+func (s *Sender) itemLog(it store.OutboxItem) func() *slog.Logger {
+	return func() *slog.Logger {
+		return s.log.With("outbox_id", it.ID, "conversation_id", it.ConversationID, "kind", it.Kind, "wamid", it.ContextWamid)
+	}
+}
+
+// call makes one Graph call with body, in a worker slot the caller holds,
+// and times it under label.
+func (s *Sender) call(detached context.Context, phoneNumberID, label string, body []byte) (string, error) {
 	sendCtx, cancel := s.sendContext(detached)
 	start := time.Now()
-	wamid, err := s.t.Send(sendCtx, it.PhoneNumberID, body)
+	wamid, err := s.t.Send(sendCtx, phoneNumberID, body)
 	s.m.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
 	cancel()
 	s.reuseBody(body)
-	<-s.sem
+	return wamid, err
+}
 
+// outcome records what became of a call for it (wamid and err are its
+// answer; label its kind in metrics) and says what to do next.
+func (s *Sender) outcome(detached context.Context, log func() *slog.Logger, it store.OutboxItem, label string, phone *phoneLimiter,
+	wamid string, err error, pairErrors int) result {
+	res := result{conv: it.ConversationID, out: outDone}
 	attempts := it.Attempts + 1
 	if err == nil {
 		phone.success()
