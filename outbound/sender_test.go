@@ -1412,3 +1412,24 @@ func TestSenderWindowRunsFromTheCustomersLastMessage(t *testing.T) {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
 }
+
+// A Graph call that times out is counted and recorded as "network", the
+// label balas_outbound_errors_total and the outbox row share.
+func TestSenderRecordsATimeoutAsNetwork(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, func(fakeReq) answer { return answer{delay: 3 * time.Second} })
+	o := testOptions()
+	o.SendTimeout = 100 * time.Millisecond
+	o.MaxAttempts = 1
+	reg := prometheus.NewRegistry()
+	o.Registerer = reg
+	q := enqueueText(t, db, budi, "Halo")
+	runSender(t, NewSender(db, NewClient(ClientOptions{BaseURL: fake.srv.URL}), o))
+	waitDone(t, db)
+	if row := readOutbox(t, db, q.outbox); row.state != "failed" || row.code != "network" || row.attempts != 1 {
+		t.Fatalf("outbox row %+v, want failed with code network after its one attempt", row)
+	}
+	if n := gather(t, reg)[`balas_outbound_errors_total{code="network"}`]; n != 1 {
+		t.Fatalf(`balas_outbound_errors_total{code="network"} = %v, want 1`, n)
+	}
+}
