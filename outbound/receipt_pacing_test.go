@@ -35,21 +35,27 @@ func TestSenderSendsEachReplyRightAfterItsReceipt(t *testing.T) {
 	}
 }
 
-// --send-rate counts messages: the read receipt of an answered message goes
-// out with its reply and does not take the number's turn from it.
-func TestSenderReceiptDoesNotTakeTheRepliesTurn(t *testing.T) {
+// The receipt sent in its reply's turn still takes a turn of --send-rate
+// (receipts go through the outbox's rate limits): five answered messages
+// are ten Graph calls, which at 20 a second take at least 450 ms.
+func TestSenderReceiptCountsInTheSendRate(t *testing.T) {
 	db := openDB(t, "")
 	fake := newFakeGraph(t, nil)
 	opts := testOptions()
-	opts.Rate = 1.0 / 60 // one message a minute: the number's first turn is the only one within the test
-	s := NewSender(db, fake.client(), opts)
-	runSender(t, s)
-	id := queueAnswered(t, db, "6281130000001", store.OutboxTyping, "halo")
-	waitDone(t, db)
-	if got, want := sequence(fake), "typing wamid.in.halo|halo"; got != want {
-		t.Fatalf("requests %s, want %s", got, want)
+	opts.Rate = 20
+	for i := range 5 {
+		queueAnswered(t, db, fmt.Sprintf("62811300%02d", i), store.OutboxTyping, fmt.Sprintf("c%02d", i))
 	}
-	if row := readOutbox(t, db, id); row.state != "sent" {
-		t.Fatalf("reply row %+v, want sent", row)
+	start := time.Now()
+	runSender(t, NewSender(db, fake.client(), opts))
+	waitDone(t, db)
+	if d := time.Since(start); d < 430*time.Millisecond {
+		t.Fatalf("5 receipts and 5 replies at 20/s took %v, want ≥ 450ms", d)
+	}
+	got := strings.Split(sequence(fake), "|")
+	for i := 0; i+1 < len(got); i += 2 {
+		if got[i] != "typing wamid.in."+got[i+1] {
+			t.Fatalf("requests %v: %q is not the receipt of %q", got, got[i], got[i+1])
+		}
 	}
 }

@@ -695,9 +695,9 @@ func (c deadlineOnly) Deadline() (time.Time, bool) { return c.deadline, true }
 //
 // receipt, when not nil, is the read receipt (or typing indicator) queued
 // just before it, the reply: it goes out in the reply's turn, right before
-// the reply and in the same worker slot, and takes none of the number's
-// rate (--send-rate counts messages). Sent on its own, each receipt of a
-// burst would take a turn and a slot ahead of every reply of the burst.
+// the reply and in the same worker slot, taking a turn of the number's
+// rate just before the reply's. Sent on its own, each receipt of a burst
+// would take a turn and a slot ahead of every reply of the burst.
 // When the reply ends before its turn (it cannot be sent), res.receipt is
 // false and the caller sends the receipt on its own.
 func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, receipt *store.OutboxItem, pairErrors int) result {
@@ -755,7 +755,11 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, rec
 		}
 	}
 	phone := s.phone(it.PhoneNumberID)
-	if err := phone.lim.Wait(ctx); err != nil {
+	turns := 1
+	if receipt != nil {
+		turns = 2 // the receipt's turn, then the reply's
+	}
+	if err := waitTurns(ctx, phone.lim, turns); err != nil {
 		return abort
 	}
 	select {
@@ -785,6 +789,38 @@ func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, rec
 	out := s.outcome(detached, log, it, label, phone, wamid, err, pairErrors)
 	out.receipt = res.receipt
 	return out
+}
+
+// waitTurns waits for n turns of lim taken in a row. Waiting for each in
+// turn would let every other waiting sender take a turn in between: a
+// receipt and its reply would be a whole queue of turns apart.
+func waitTurns(ctx context.Context, lim *rate.Limiter, n int) error {
+	if n == 1 {
+		return lim.Wait(ctx)
+	}
+	rs := make([]*rate.Reservation, n)
+	now := time.Now()
+	for i := range rs {
+		rs[i] = lim.ReserveN(now, 1)
+	}
+	cancel := func() {
+		for i := len(rs) - 1; i >= 0; i-- {
+			rs[i].Cancel()
+		}
+	}
+	d := rs[n-1].DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		cancel()
+		return ctx.Err()
+	}
 }
 
 // itemLog is the logger of an outbox item, built only when something is
