@@ -636,6 +636,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	if err := db.refuseNewer(ctx, names); err != nil {
+		return err
+	}
 	for _, name := range names {
 		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
 		body, err := migrations.ReadFile(name)
@@ -669,6 +672,40 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("migrate %s: %w", db.path, err)
 		}
+	}
+	return nil
+}
+
+// refuseNewer fails when the database records a migration this balas does
+// not have (names are its embedded migration files): a newer balas migrated
+// it, and this one, which does not know what changed, could damage what
+// that one stored.
+func (db *DB) refuseNewer(ctx context.Context, names []string) error {
+	known := map[string]bool{}
+	for _, name := range names {
+		known[strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")] = true
+	}
+	rows, err := db.write.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", db.path, err)
+	}
+	defer rows.Close()
+	var unknown []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return fmt.Errorf("migrate %s: %w", db.path, err)
+		}
+		if !known[v] {
+			unknown = append(unknown, v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("migrate %s: %w", db.path, err)
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("the database %s was migrated by a newer balas (migration %s, which this balas does not have): "+
+			"run that balas or a newer one; this one stops rather than risk damaging what it stored", db.path, strings.Join(unknown, ", "))
 	}
 	return nil
 }
