@@ -973,8 +973,12 @@ func (s *Sender) pairBackoff(x int) time.Duration {
 	return time.Duration(f)
 }
 
-// record stores the outcome of a stored row, retrying briefly if the
-// database is busy. Receipts that were never stored (ID 0) have nothing to
+// record stores the outcome of a stored row. While the database takes no
+// writes (a full disk, another process holding its write lock) it keeps
+// trying, at most recordMaxWait apart, until the database takes it or is
+// closed: a row left pending would be sent again at the next start, and
+// the customer would get the reply twice. The conversation's next item
+// waits meanwhile. Receipts that were never stored (ID 0) have nothing to
 // record. detached is never cancelled: an outcome is recorded also while
 // shutting down.
 func (s *Sender) record(detached context.Context, log func() *slog.Logger, it store.OutboxItem, r store.OutboxResult) {
@@ -982,21 +986,36 @@ func (s *Sender) record(detached context.Context, log func() *slog.Logger, it st
 		return
 	}
 	r.Kind, r.MessageID = it.Kind, it.MessageID
-	wait := 50 * time.Millisecond
+	wait := min(50*time.Millisecond, s.o.BaseBackoff)
+	maxWait := min(recordMaxWait, s.o.MaxBackoff)
 	for i := 0; ; i++ {
 		err := s.db.CompleteOutbox(detached, r)
 		if err == nil {
+			if i >= recordRetriesQuiet {
+				log().Info("outbox: send outcome recorded after the database took writes again", "state", r.State, "tries", i+1)
+			}
 			return
 		}
-		if errors.Is(err, store.ErrClosed) || i == 6 {
+		if errors.Is(err, store.ErrClosed) {
 			log().Error("outbox: cannot record the send outcome; the row stays pending and may be sent again after a restart",
 				"state", r.State, "err", err)
 			return
 		}
+		if i+1 == recordRetriesQuiet {
+			log().Error("outbox: cannot record the send outcome; trying again until the database takes writes "+
+				"(this conversation's next replies wait meanwhile)", "state", r.State, "err", err)
+		}
 		time.Sleep(wait)
-		wait *= 2
+		wait = min(2*wait, maxWait)
 	}
 }
+
+// recordMaxWait is the longest record waits between two tries.
+const recordMaxWait = 5 * time.Second
+
+// recordRetriesQuiet is how many failed tries record makes before it logs:
+// a database busy for a moment is no news.
+const recordRetriesQuiet = 5
 
 // phoneLimiter is the throughput limit of one business number. A 130429
 // halves it; successes bring it back to the configured rate.

@@ -1433,3 +1433,53 @@ func TestSenderRecordsATimeoutAsNetwork(t *testing.T) {
 		t.Fatalf(`balas_outbound_errors_total{code="network"} = %v, want 1`, n)
 	}
 }
+
+// fullDisk is the outbox of a database whose disk is full: while full is
+// set, every outcome fails to commit as SQLite reports it.
+type fullDisk struct {
+	*store.DB
+	full  atomic.Bool
+	tries atomic.Int32
+}
+
+func (f *fullDisk) CompleteOutbox(ctx context.Context, r store.OutboxResult) error {
+	if f.full.Load() {
+		f.tries.Add(1)
+		return errors.New("store: commit: database or disk is full (13)")
+	}
+	return f.DB.CompleteOutbox(ctx, r)
+}
+
+// A reply sent while the disk is full is recorded as sent once there is
+// space again, however long that takes, and without a restart: a row left
+// pending would reach the customer a second time at the next start.
+func TestSenderRecordsASendOnceTheDiskHasSpaceAgain(t *testing.T) {
+	db := openDB(t, "")
+	fake := newFakeGraph(t, nil)
+	customer := "6281100000077"
+	q := enqueueText(t, db, customer, "halo")
+	disk := &fullDisk{DB: db}
+	disk.full.Store(true)
+	stop := runSender(t, NewSender(disk, fake.client(), testOptions()))
+	waitRequests(t, fake, 1)
+	for deadline := time.Now().Add(8 * time.Second); disk.tries.Load() < 20; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sender stopped trying to record the send after %d tries while the disk was full", disk.tries.Load())
+		}
+	}
+	disk.full.Store(false)
+	waitDone(t, db)
+	if r := readOutbox(t, db, q.outbox); r.state != store.OutboxStateSent || r.wamid == "" {
+		t.Fatalf("outbox row after the disk had space again: %+v, want sent with its wamid", r)
+	}
+	if m := readMessage(t, db, q.message); m.status != "sent" || m.wamid == "" {
+		t.Fatalf("message after the disk had space again: %+v, want sent with its wamid", m)
+	}
+	stop()
+	restarted := runSender(t, NewSender(db, fake.client(), testOptions()))
+	time.Sleep(200 * time.Millisecond)
+	restarted()
+	if n := len(fake.requests()); n != 1 {
+		t.Fatalf("%d requests, want 1: the reply was sent again after a restart", n)
+	}
+}
