@@ -308,6 +308,12 @@ func receiptOf(it, reply store.OutboxItem) bool {
 		it.ContextWamid != "" && it.ContextWamid == reply.ContextWamid
 }
 
+// maxHeld bounds the stored rows Run holds in memory. A larger backlog
+// (balas stopped for long, the Graph API down) is read from the table as
+// the rows held are sent: each conversation due at once has a goroutine,
+// so 100,000 rows read at once took about 1 GB.
+const maxHeld = 2048
+
 // maxChain bounds how many due items of a conversation one task tries.
 const maxChain = 8
 
@@ -339,6 +345,16 @@ func (s *Sender) Run(ctx context.Context) error {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var lastID int64
+	// held counts the stored rows in convs. behind is true while the
+	// table holds pending rows handed over but not read yet, because held
+	// reached maxHeld: rows committed meanwhile are then left to the table
+	// too (skipped is the highest such id), behind those older rows.
+	var held int
+	var behind bool
+	var skipped int64
+	// Rows up to startThrough are the last run's (or were committed
+	// before Run): their receipts may not have been sent.
+	startThrough := s.db.HandedOver()
 
 	// Each conversation's attempts run on a goroutine of their own, so
 	// that one waiting for its number's rate limit or for a slow answer
@@ -480,6 +496,9 @@ func (s *Sender) Run(ctx context.Context) error {
 			convs[c.id] = c
 		}
 		c.queue = append(c.queue, it)
+		if it.ID != 0 {
+			held++
+		}
 		if !c.touched {
 			c.touched = true
 			touched = append(touched, c)
@@ -494,18 +513,26 @@ func (s *Sender) Run(ctx context.Context) error {
 		wamid string
 	}
 	var resent map[receiptKey]bool
-	// load adds the pending rows with ids up to through from the table.
-	load := func(start bool, through int64) error {
+	// load adds the pending rows with ids up to through from the table,
+	// until maxHeld are held.
+	load := func(through int64) error {
 		defer flush()
 		for {
-			items, err := s.pending(ctx, lastID, loadBatch)
+			if held >= maxHeld {
+				behind = true
+				return nil
+			}
+			limit := min(loadBatch, maxHeld-held)
+			items, err := s.pending(ctx, lastID, limit)
 			if err != nil {
 				return err
 			}
 			for _, it := range items {
 				if it.ID > through {
+					behind = false
 					return nil
 				}
+				start := it.ID <= startThrough
 				if start && authCode(it.ErrorCode) && it.NextAttemptAt.After(s.o.Now()) {
 					// Held back by a refused token: this start may
 					// well have the new one, so try it now.
@@ -522,7 +549,8 @@ func (s *Sender) Run(ctx context.Context) error {
 				}
 				add(it)
 			}
-			if len(items) < loadBatch {
+			if len(items) < limit {
+				behind = false
 				return nil
 			}
 		}
@@ -533,6 +561,10 @@ func (s *Sender) Run(ctx context.Context) error {
 		for _, it := range batch {
 			if it.ID == 0 && resent[receiptKey{it.ConversationID, it.ContextWamid}] {
 				continue // sent again from the table already
+			}
+			if it.ID != 0 && behind {
+				skipped = max(skipped, it.ID) // read from the table after the older rows
+				continue
 			}
 			add(it)
 		}
@@ -565,7 +597,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	// tried again (commits collect in incoming meanwhile): a sender that
 	// gave up would leave every reply unsent until the next restart.
 	for wait := s.o.BaseBackoff; ; wait = min(2*wait, s.o.MaxBackoff) {
-		err := load(true, s.db.HandedOver())
+		err := load(startThrough)
 		if err == nil {
 			break
 		}
@@ -582,6 +614,16 @@ func (s *Sender) Run(ctx context.Context) error {
 		}
 	}
 	takeIncoming()
+	// refill reads the rows handed over by now, and only after taking
+	// what was handed over: a row committed a moment ago would otherwise
+	// be added before the read receipt queued with it, which is still on
+	// its way, and the customer would see the typing indicator after the
+	// answer. Rows skipped while behind had their receipts taken with them.
+	refill := func() error {
+		through := s.db.HandedOver()
+		takeIncoming()
+		return load(max(through, skipped))
+	}
 	var poll <-chan time.Time
 	if s.o.PollInterval > 0 {
 		tk := time.NewTicker(s.o.PollInterval)
@@ -591,7 +633,14 @@ func (s *Sender) Run(ctx context.Context) error {
 	prune := time.NewTicker(time.Minute)
 	defer prune.Stop()
 
+	refillFailed := false // until the next poll
 	for {
+		if behind && held < maxHeld/2 && !refillFailed {
+			if err := refill(); err != nil && ctx.Err() == nil {
+				s.log.Error("outbox: cannot read pending rows", "err", err)
+				refillFailed = true
+			}
+		}
 		select {
 		case <-ctx.Done():
 			shutdown()
@@ -604,9 +653,8 @@ func (s *Sender) Run(ctx context.Context) error {
 			// otherwise be added before the read receipt queued with it,
 			// which is still on its way, and the customer would see the
 			// typing indicator after the answer.
-			through := s.db.HandedOver()
-			takeIncoming()
-			if err := load(false, through); err != nil && ctx.Err() == nil {
+			refillFailed = false
+			if err := refill(); err != nil && ctx.Err() == nil {
 				s.log.Error("outbox: cannot read pending rows", "err", err)
 			}
 		case id := <-ready:
@@ -621,6 +669,9 @@ func (s *Sender) Run(ctx context.Context) error {
 			}
 			c.busy = false
 			for range r.done {
+				if c.front().ID != 0 {
+					held--
+				}
 				c.pop()
 			}
 			c.pairErrors = r.pairErrors

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1481,5 +1482,76 @@ func TestSenderRecordsASendOnceTheDiskHasSpaceAgain(t *testing.T) {
 	restarted()
 	if n := len(fake.requests()); n != 1 {
 		t.Fatalf("%d requests, want 1: the reply was sent again after a restart", n)
+	}
+}
+
+// A large backlog (balas stopped for long, or the Graph API down) is not
+// read into memory all at once when the sender starts: the memory of a
+// start stays bounded however many replies wait, and each of them, and
+// every reply committed meanwhile, is still sent once.
+func TestSenderStartsOnALargeBacklogWithBoundedMemory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "balas.db")
+	db := openDB(t, path)
+	const backlog = 10_000
+	if err := db.Write(context.Background(), func(tx *store.Tx) error {
+		now := tx.Now().UnixMilli()
+		for _, q := range []string{
+			`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < ?1)
+			 INSERT INTO conversations (id, phone_number_id, customer, created_at, updated_at) SELECT 100000 + i, '` + phoneID + `', 'b' || i, ?2, ?2 FROM c`,
+			`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < ?1)
+			 INSERT INTO messages (id, direction, conversation_id, type, text, status, payload, created_at, updated_at)
+			 SELECT 100000 + i, 'out', 100000 + i, 'text', 'hai', 'queued', '{"kind":"text","text":"hai"}', ?2, ?2 FROM c`,
+			`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < ?1)
+			 INSERT INTO outbox (conversation_id, message_id, phone_number_id, to_number, kind, reply, context_wamid, window_start,
+			 	state, next_attempt_at, created_at, updated_at)
+			 SELECT 100000 + i, 100000 + i, '` + phoneID + `', '6281' || i, 'message', '{"kind":"text","text":"hai"}', 'wamid.' || i, ?2,
+			 	'pending', ?2, ?2, ?2 FROM c`,
+		} {
+			if _, err := tx.Exec(q, backlog, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = openDB(t, path) // a restart: the backlog is the last run's
+	g := &gatedTransport{release: make(chan struct{})}
+	var open sync.Once
+	release := func() { open.Do(func() { close(g.release) }) }
+	before := runtime.NumGoroutine()
+	runSender(t, NewSender(db, g, testOptions()))
+	t.Cleanup(release)
+	waitCalls := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(8 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if _, _, calls := g.counts(); calls >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				_, _, calls := g.counts()
+				t.Fatalf("%d calls, want %d", calls, n)
+			}
+		}
+	}
+	waitCalls(64) // every worker (64 by default) is busy
+	var late []queued
+	for i := range 20 { // committed while the backlog waits
+		late = append(late, enqueueText(t, db, fmt.Sprintf("6281177%04d", i), "baru"))
+	}
+	time.Sleep(200 * time.Millisecond) // room for the sender to take on more
+	if n := runtime.NumGoroutine() - before; n > backlog/2 {
+		t.Fatalf("%d goroutines with %d replies waiting: the sender holds every waiting reply at once", n, backlog)
+	}
+	release()
+	waitDone(t, db)
+	if _, _, calls := g.counts(); calls != backlog+len(late) {
+		t.Fatalf("%d calls, want %d: each reply once", calls, backlog+len(late))
+	}
+	for _, q := range late {
+		if r := readOutbox(t, db, q.outbox); r.state != store.OutboxStateSent {
+			t.Fatalf("a reply committed while the backlog waited: %+v, want sent", r)
+		}
 	}
 }
