@@ -27,7 +27,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+	"modernc.org/sqlite" // the database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -157,6 +158,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
+	// SQLite opens a file it may read but not write (its permissions, a
+	// read-only mount) without a word, and a migrated database needs no
+	// write to open: balas would then answer every webhook 503, and send
+	// the replies waiting in the outbox without being able to record them
+	// as sent. A full disk or a busy lock is left to /readyz: it passes.
+	if _, err := write.ExecContext(ctx, `UPDATE heartbeat SET at = ? WHERE id = 1`, db.now().UnixMilli()); isReadOnly(err) {
+		write.Close()
+		return nil, fmt.Errorf("open database %s: %w (check that the user balas runs as may write the file "+
+			"and its folder, which holds its -wal and -shm files, and that the file system is not mounted read-only)", path, err)
+	}
 	read, err := sql.Open("sqlite", dsn("deferred"))
 	if err != nil {
 		write.Close()
@@ -186,6 +197,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.wal, _ = os.Stat(db.walPath) // nil: not in WAL mode (a file system without it), nothing to check
 	go db.writer()
 	return db, nil
+}
+
+// isReadOnly reports whether err is SQLite's SQLITE_READONLY (any of its
+// extended codes).
+func isReadOnly(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_READONLY
 }
 
 // createPrivate creates the database file at path, readable and writable by
