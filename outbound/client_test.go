@@ -142,6 +142,13 @@ func TestClassifyWithoutMetaBody(t *testing.T) {
 		// A field of an unexpected type does not lose the code.
 		{400, `{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,"error_data":"Cloud API message throughput has been reached.","fbtrace_id":"A"}}`, Retry, "130429"},
 		{400, `{"error":{"message":"x","code":131047,"error_subcode":"2494010","error_data":{"details":"re-engage"}}}`, Permanent, "131047"},
+		// Graph's throttling codes, and any answer "429 Too Many Requests":
+		// a reply dropped for good because Meta asked to slow down would
+		// never reach the customer.
+		{400, `{"error":{"message":"(#17) User request limit reached","code":17}}`, Retry, "17"},
+		{400, `{"error":{"message":"(#32) Page request limit reached","code":32}}`, Retry, "32"},
+		{400, `{"error":{"message":"(#613) Calls to this api have exceeded the rate limit.","code":613}}`, Retry, "613"},
+		{429, `{"error":{"message":"(#99999) Too many calls","code":99999}}`, Retry, "99999"},
 	}
 	for _, c := range cases {
 		err := parseError(c.status, http.Header{}, []byte(c.body))

@@ -163,7 +163,7 @@ func (c Class) String() string {
 // timeouts and HTTP 5xx are retried; otherwise Meta's error code decides
 // when present, and without one 429 and 408 are retried, 401 is Auth, and
 // every other status is permanent. (Meta's auth and pair-limit codes keep
-// their class at any status.)
+// their class at any status; 5xx and 429 are retried whatever the code.)
 func Classify(err error) Class {
 	if err == nil {
 		return Permanent
@@ -185,11 +185,11 @@ func Classify(err error) Class {
 			return Auth
 		case 131056:
 			return PairLimit
-		case 1, 2, 4, 80007, 130429, 131000, 131016, 131057:
-			return Retry
+		case 1, 2, 4, 17, 32, 613, 80007, 130429, 131000, 131016, 131057:
+			return Retry // temporary errors and Graph's throttling codes
 		}
-		if ge.HTTPStatus >= 500 {
-			return Retry // a server error is retried whatever its code says
+		if ge.HTTPStatus >= 500 || ge.HTTPStatus == http.StatusTooManyRequests {
+			return Retry // a server error or "slow down" is retried whatever its code says
 		}
 		return Permanent
 	}
