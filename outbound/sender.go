@@ -993,8 +993,9 @@ func (s *Sender) sinceCustomerWrote(ctx context.Context, log func() *slog.Logger
 }
 
 // backoff is the delay before retry number attempts: exponential with equal
-// jitter, capped at MaxBackoff, never shorter than Retry-After (and about a
-// minute for 131057, the maintenance mode of a throughput upgrade).
+// jitter, capped at MaxBackoff, never shorter than Retry-After up to that
+// cap (and about a minute for 131057, the maintenance mode of a throughput
+// upgrade).
 func (s *Sender) backoff(attempts int, err error) time.Duration {
 	d := s.o.BaseBackoff
 	for i := 1; i < attempts && d < s.o.MaxBackoff; i++ {
@@ -1005,7 +1006,7 @@ func (s *Sender) backoff(attempts int, err error) time.Duration {
 	var ge *Error
 	if errors.As(err, &ge) {
 		if ge.RetryAfter > d {
-			d = ge.RetryAfter
+			d = min(ge.RetryAfter, max(s.o.MaxBackoff, d))
 		}
 		if ge.IsMeta() && ge.Code == 131057 {
 			d = max(d, min(time.Minute, s.o.MaxBackoff))

@@ -655,6 +655,11 @@ func TestPairBackoffGrows(t *testing.T) {
 	if d := s.backoff(1, &Error{HTTPStatus: 503, RetryAfter: 30 * time.Second}); d != 30*time.Second {
 		t.Errorf("Retry-After not honoured: %v", d)
 	}
+	// A Retry-After of a day (a proxy's, say) would hold the conversation
+	// past the customer's 24-hour window: it is capped like the backoff.
+	if d := s.backoff(1, &Error{HTTPStatus: 503, RetryAfter: 24 * time.Hour}); d != 5*time.Minute {
+		t.Errorf("Retry-After of a day: retried after %v, want the 5 min cap", d)
+	}
 	if d := s.backoff(1, &Error{Code: 131057, meta: true}); d < time.Minute {
 		t.Errorf("131057 retried after %v, want about a minute", d)
 	}
