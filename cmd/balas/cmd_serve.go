@@ -86,6 +86,11 @@ type app struct {
 	// starts (handling stored deliveries can take a while) reloads the
 	// rules once they are watched instead of ending the process.
 	hup chan os.Signal
+	// recoverStored handles the deliveries stored before the last stop
+	// (the pipeline's Recover); recoverWait is the first wait before it is
+	// tried again after a failure.
+	recoverStored func(context.Context) (int, error)
+	recoverWait   time.Duration
 }
 
 // newApp opens the database, loads the rules and wires the pipeline. The
@@ -179,6 +184,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 	a.handler = srv.handler()
 	a.srv = srv
 	a.started = make(chan struct{})
+	a.recoverStored, a.recoverWait = a.pipeline.Recover, time.Second
 	ok = true
 	return a, nil
 }
@@ -303,17 +309,14 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	a.log.Info("balas is listening", "addr", ln.Addr().String(), "dev", a.cfg.Dev)
 
-	n, err := a.pipeline.Recover(ctx)
+	n, err := a.recoverUntilDone(ctx)
 	if err != nil {
 		httpSrv.Close()
-		if ctx.Err() != nil {
-			// Stopped while starting, as asked: each delivery handled is
-			// committed, the rest are handled at the next start.
-			a.log.Info("stopped while handling deliveries stored before the last stop; the rest are handled at the next start",
-				"handled", n)
-			return nil
-		}
-		return fmt.Errorf("handle deliveries stored before the last stop: %w", err)
+		// Stopped while starting, as asked: each delivery handled is
+		// committed, the rest are handled at the next start.
+		a.log.Info("stopped while handling deliveries stored before the last stop; the rest are handled at the next start",
+			"handled", n)
+		return nil
 	}
 	if n > 0 {
 		a.log.Info("handled deliveries stored before the last stop", "deliveries", n)
@@ -388,6 +391,33 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 			"and a reply whose Graph API call was still unanswered is sent again then (raise --shutdown-timeout to avoid it)")
 	}
 	return nil
+}
+
+// recoverUntilDone handles the deliveries stored before the last stop. A
+// failure (a full disk, the database locked by another program) is logged
+// and the rest tried again, up to a minute apart, while /readyz says
+// "starting" and webhooks get 503: ending serve would leave the shop
+// without a bot until someone restarts it. It returns an error only when
+// ctx ends first.
+func (a *app) recoverUntilDone(ctx context.Context) (int, error) {
+	handled := 0
+	for wait := a.recoverWait; ; wait = min(2*wait, time.Minute) {
+		n, err := a.recoverStored(ctx)
+		handled += n
+		if err == nil {
+			return handled, nil
+		}
+		if ctx.Err() != nil {
+			return handled, ctx.Err()
+		}
+		a.log.Error("cannot handle the deliveries stored before the last stop; trying again (webhooks get 503 meanwhile, and Meta retries them)",
+			"err", err, "retry_in", wait, "handled", handled)
+		select {
+		case <-ctx.Done():
+			return handled, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // pruneEvery is how often --retention deletes what has grown old.

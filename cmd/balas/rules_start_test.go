@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -131,4 +132,37 @@ func runApp(t *testing.T, a *app) (base string, stop func() error) {
 	}
 	t.Cleanup(func() { stop() })
 	return "http://" + ln.Addr().String(), stop
+}
+
+// A failure while handling the deliveries stored before the last stop (a
+// full disk, the database locked by another program for long) does not end
+// serve, which would leave the shop without a bot until someone restarts
+// it: serve tries again, still "starting", and then serves.
+func TestServeRetriesStoredDeliveriesUntilTheyCanBeHandled(t *testing.T) {
+	a, _ := testApp(t, writeFiles(t, map[string]string{"r.yaml": opsRules}))
+	if _, err := a.db.StoreDelivery(context.Background(), []byte(hostileEnvelope("106540352242922", hostileText("6281200000001", "wamid.stored", "halo")))); err != nil {
+		t.Fatal(err)
+	}
+	fails := 2
+	a.recoverStored = func(ctx context.Context) (int, error) {
+		if fails > 0 {
+			fails--
+			return 0, errors.New("store: commit: database or disk is full (13)")
+		}
+		return a.pipeline.Recover(ctx)
+	}
+	a.recoverWait = 10 * time.Millisecond
+	_, stop := runApp(t, a)
+	select {
+	case <-a.started:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve never started after two failed tries (run: %v)", stop())
+	}
+	var n int
+	if err := a.db.Reader().QueryRow(`SELECT count(*) FROM messages WHERE wamid = 'wamid.stored'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the stored delivery's message: %d rows (%v), want 1", n, err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
 }
