@@ -50,3 +50,28 @@ func BenchmarkLoad10000Rules(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPoll10000Rules is one check of a folder of 10,000 rules (in 100
+// files) for changes, as the watcher makes every second when the system
+// gives no file events.
+func BenchmarkPoll10000Rules(b *testing.B) {
+	dir := b.TempDir()
+	for f := range 100 {
+		var sb strings.Builder
+		sb.WriteString("version: 1\nrules:\n")
+		for i := range 100 {
+			fmt.Fprintf(&sb, "  - id: r%d_%d\n    when: {keywords: [produk%d_%d, \"harga %d\"]}\n    reply: \"Hai {{ contact.name }}! Produk %d dari toko kami 👋\"\n", f, i, f, i, i, i)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("r%03d.yaml", f)), []byte(sb.String()), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w := NewWatcher(dir, WatcherOptions{})
+	last := w.fingerprint()
+	b.ResetTimer()
+	for b.Loop() {
+		if w.fingerprint() != last {
+			b.Fatal("the unchanged rules changed")
+		}
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -262,7 +265,11 @@ func (w *Watcher) pollRun(ctx context.Context, apply func(*Set), last string) er
 }
 
 // fingerprint sums up the rules files as they are on disk: their names,
-// sizes and modification times (links followed).
+// sizes, modification times and a hash of their content (links followed).
+// The content counts because an edit may keep the size and the time: rules
+// copied with `cp -p`, `rsync -t` or tar keep the time of their source, and
+// two writes of the same size may fall within one tick of the file system's
+// clock.
 func (w *Watcher) fingerprint() string {
 	files := []string{w.path}
 	if st, err := os.Stat(w.path); err == nil && st.IsDir() {
@@ -275,14 +282,41 @@ func (w *Watcher) fingerprint() string {
 		}
 	}
 	var b strings.Builder
+	buf := make([]byte, 64<<10)
 	for _, f := range files {
 		if st, err := os.Stat(f); err != nil {
 			fmt.Fprintf(&b, "%s -\n", f)
 		} else {
-			fmt.Fprintf(&b, "%s %d %d\n", f, st.Size(), st.ModTime().UnixNano())
+			fmt.Fprintf(&b, "%s %d %d %s\n", f, st.Size(), st.ModTime().UnixNano(), contentHash(f, buf))
 		}
 	}
 	return b.String()
+}
+
+// contentSeed seeds the hashes of rules files' content: they are only
+// compared within the process.
+var contentSeed = maphash.MakeSeed()
+
+// contentHash hashes the content of the file f, read with buf; "-" when it
+// cannot be read.
+func contentHash(f string, buf []byte) string {
+	fh, err := os.Open(f)
+	if err != nil {
+		return "-"
+	}
+	defer fh.Close()
+	var h maphash.Hash
+	h.SetSeed(contentSeed)
+	for {
+		n, err := fh.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return strconv.FormatUint(h.Sum64(), 16)
+		}
+		if err != nil {
+			return "-"
+		}
+	}
 }
 
 // watchList is what Run watches: folders, and the changes in them that

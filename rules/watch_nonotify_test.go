@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -49,5 +50,57 @@ func TestWatcherSeesAnEditMadeWhileItStarts(t *testing.T) {
 			_, cur := startWatcher(t, dir, nil)
 			waitFor(t, "the edit made while the watcher started", func() bool { return ids(cur.Load()) == "a2,a3" })
 		})
+	}
+}
+
+// An edit that keeps the file's size and modification time (rules deployed
+// with `cp -p`, `rsync -t` or tar, which keep the times of the source, or a
+// same-size edit within the file system's timestamp granularity) is applied,
+// with file events and without.
+func TestWatcherAppliesAnEditThatKeepsSizeAndTime(t *testing.T) {
+	for _, how := range []string{"in place", "by rename"} {
+		for _, events := range []bool{true, false} {
+			name := how + ", file events"
+			if !events {
+				name = how + ", no file events"
+			}
+			t.Run(name, func(t *testing.T) {
+				if !events {
+					defer func(f func() (*fsnotify.Watcher, error)) { newFSWatcher = f }(newFSWatcher)
+					newFSWatcher = func() (*fsnotify.Watcher, error) { return nil, errors.New("too many open files") }
+				}
+				dir := writeRules(t, map[string]string{"a.yaml": ruleFile("a1")})
+				a := filepath.Join(dir, "a.yaml")
+				old, err := os.Stat(a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, cur := startWatcher(t, dir, nil)
+				body := ruleFile("b1")
+				if len(body) != int(old.Size()) {
+					t.Fatalf("the new rules are %d bytes, not %d", len(body), old.Size())
+				}
+				switch how {
+				case "in place": // cp -p
+					write(t, a, body)
+					if err := os.Chtimes(a, old.ModTime(), old.ModTime()); err != nil {
+						t.Fatal(err)
+					}
+				case "by rename": // rsync -t: a temporary file with the times set, renamed over
+					tmp := filepath.Join(dir, ".a.yaml.tmp")
+					write(t, tmp, body)
+					if err := os.Chtimes(tmp, old.ModTime(), old.ModTime()); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Rename(tmp, a); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if now, err := os.Stat(a); err != nil || now.Size() != old.Size() || !now.ModTime().Equal(old.ModTime()) {
+					t.Fatalf("the rewritten file does not keep the size and time: %v %v", now, err)
+				}
+				waitFor(t, "the edit that kept the size and time", func() bool { return ids(cur.Load()) == "b1" })
+			})
+		}
 	}
 }
