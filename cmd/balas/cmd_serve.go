@@ -117,6 +117,12 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 		return nil, fmt.Errorf("the rules in %s do not load (run 'balas check %s'):%s", rulesPath, rulesPath, b.String())
 	}
 	// Warnings are logged by the watcher when it starts.
+	if st, err := os.Stat(cfg.DB); err == nil && st.IsDir() {
+		// SQLite would say it cannot open the file, which reads as a
+		// missing or read-only folder; and the lock would be made beside it.
+		return nil, fmt.Errorf("database %s is a folder: --db / BALAS_DB must name a database file, such as %s",
+			cfg.DB, filepath.Join(cfg.DB, "balas.db"))
+	}
 	if dir := filepath.Dir(cfg.DB); dir != "" {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("database folder %s: %w (create it, or point --db / BALAS_DB elsewhere)", dir, err)

@@ -89,3 +89,36 @@ func TestSecondServeThroughASymlinkIsRefused(t *testing.T) {
 	}
 	third.close()
 }
+
+// --db / BALAS_DB naming a folder (balas.db meant inside it) stops balas
+// serve at start saying so, and which file to name instead; not that the
+// folder may be missing or not writable, which sends one looking in the
+// wrong place. Nothing is left beside the folder.
+func TestServeOnAFolderSaysToNameADatabaseFile(t *testing.T) {
+	rulesDir := writeFiles(t, map[string]string{"r.yaml": opsRules})
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config{Rules: rulesDir, RulesGiven: true, DB: dir,
+		SendRate: 80, SendConcurrency: 4, PairBurst: 20, AppSecret: testSecret, AccessToken: "tok", Shutdown: 2 * time.Second}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := newApp(context.Background(), cfg, log, outbound.NewDryRun(log))
+	if err == nil {
+		a.close()
+		t.Fatal("balas serve started with a folder as its database")
+	}
+	msg := err.Error()
+	for _, want := range []string{dir + " is a folder", "--db / BALAS_DB", "database file", filepath.Join(dir, "balas.db")} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "writable") || strings.Contains(msg, "exists") {
+		t.Errorf("error %q sends one to check the folder's permissions", msg)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+		t.Errorf("files left beside the folder: %v", entries)
+	}
+}
