@@ -5,6 +5,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/balas-bot/balas/engine/webhook"
 	"github.com/balas-bot/balas/rules"
 )
 
@@ -258,6 +259,7 @@ func (b *Bot) decide(in *Inbound, conv Conversation, now time.Time, ex *Explanat
 // message is one inbound message being matched.
 type message struct {
 	in    *Inbound
+	typ   string   // the type `when.type` sees: in.Type, or "unknown"
 	typed string   // what the customer typed
 	norm  string   // Normalize(typed)
 	words []string // words of norm
@@ -272,7 +274,7 @@ func (m *message) note(format string, args ...any) {
 }
 
 func (b *Bot) newMessage(in *Inbound, c *Conversation, now time.Time) *message {
-	m := &message{in: in, typed: in.Text, state: c.State}
+	m := &message{in: in, typ: whenType(in.Type), typed: in.Text, state: c.State}
 	m.norm = rules.Normalize(in.Text)
 	m.words = splitWords(m.norm)
 	text := in.Text
@@ -311,6 +313,25 @@ func (b *Bot) newMessage(in *Inbound, c *Conversation, now time.Time) *message {
 		Now:      now.In(loc),
 	}
 	return m
+}
+
+// knownTypes are the message types `when.type` names.
+var knownTypes = func() map[string]bool {
+	known := map[string]bool{}
+	for _, t := range rules.MessageTypes() {
+		known[t] = true
+	}
+	return known
+}()
+
+// whenType is the type `when.type` matches a message of type t by: t, or
+// "unknown" for a type WhatsApp sends that balas does not know (one added
+// after it was written), so that `type: unknown` can answer those.
+func whenType(t string) string {
+	if knownTypes[t] {
+		return t
+	}
+	return webhook.TypeUnknown
 }
 
 // splitWords splits a normalised string (words separated by single spaces).

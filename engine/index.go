@@ -111,7 +111,7 @@ func (x *index) candidates(m *message) []int32 {
 		c = append(c, x.listAny...)
 	}
 	c = append(c, x.state[m.state]...)
-	c = append(c, x.types[m.in.Type]...)
+	c = append(c, x.types[m.typ]...)
 	slices.Sort(c)
 	return slices.Compact(c)
 }

@@ -85,8 +85,11 @@ func (b *Bot) check(p *prepared, m *message, explain bool) (bool, map[string]str
 			return fail("list", w.ListsPos, "list %v: row id %q does not match", globList(w.Lists), m.in.ReplyID)
 		}
 	}
-	if len(w.Types) > 0 && !slices.Contains(w.Types, m.in.Type) {
-		return fail("type", w.TypesPos, "type %v: the message is of type %q", w.Types, m.in.Type)
+	if len(w.Types) > 0 && !slices.Contains(w.Types, m.typ) {
+		if m.typ != m.in.Type {
+			return fail("type", w.TypesPos, "type %v: the message is of type %q (%s)", w.Types, m.typ, m.in.Type)
+		}
+		return fail("type", w.TypesPos, "type %v: the message is of type %q", w.Types, m.typ)
 	}
 	if w.States != nil && !slices.Contains(w.States, m.state) {
 		if m.state == "" {

@@ -478,3 +478,36 @@ rules:
 		}
 	}
 }
+
+// A message of a type WhatsApp added after balas (request_welcome, say) is
+// of type `unknown` for `when.type`, so that a rule can answer it; its
+// expressions still see the name WhatsApp gave.
+func TestTypeUnknownMatchesTypesBalasDoesNotKnow(t *testing.T) {
+	reply, diags, err := rules.Parse("t.yaml", []byte("version: 1\nrules:\n  - id: r\n    reply: \"{{ message.type }}\"\n"))
+	if err != nil {
+		t.Fatal(err, diags)
+	}
+	b := New(newSet(
+		&rules.Rule{ID: "known", When: rules.When{Types: []string{"text", "image"}}},
+		&rules.Rule{ID: "unknown", When: rules.When{Types: []string{"unknown"}}, Reply: reply.Rules[0].Reply},
+	))
+	for _, typ := range []string{"request_welcome", "poll", "unknown"} {
+		in := Inbound{ID: "wamid.9", From: "628123456789", Type: typ, Timestamp: t0}
+		d := b.Decide(in, Conversation{}, t0)
+		if ruleID(d) != "unknown" {
+			t.Errorf("type %q: rule %q, want unknown", typ, ruleID(d))
+			continue
+		}
+		if len(d.Replies) != 1 || d.Replies[0].Text != typ {
+			t.Errorf("type %q: message.type rendered %+v, want %q", typ, d.Replies, typ)
+		}
+		if ex := b.Explain(in, Conversation{}, t0); ex.Winner() == nil || ex.Winner().ID != "unknown" {
+			t.Errorf("type %q: explain picks %v, want unknown", typ, ex.Winner())
+		}
+	}
+	for _, typ := range []string{"text", "image", "reaction", "unsupported"} {
+		if d := b.Decide(Inbound{Type: typ, Text: "x"}, Conversation{}, t0); ruleID(d) == "unknown" {
+			t.Errorf("type %q answered by `type: unknown`", typ)
+		}
+	}
+}
