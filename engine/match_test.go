@@ -511,3 +511,17 @@ func TestTypeUnknownMatchesTypesBalasDoesNotKnow(t *testing.T) {
 		}
 	}
 }
+
+// A customer answering a menu numbered with keycap emoji types "2️⃣": it
+// answers as "2" does.
+func TestKeycapDigitAnswersAsTheDigit(t *testing.T) {
+	b := New(newSet(
+		&rules.Rule{ID: "dua", When: rules.When{Exact: []string{"2"}}},
+		&rules.Rule{ID: "pilih", When: rules.When{Keywords: []string{"pilih 3"}}},
+	))
+	for in, want := range map[string]string{"2️⃣": "dua", " 2️⃣ ": "dua", "2⃣": "dua", "Pilih 3️⃣ kak": "pilih"} {
+		if d := b.Decide(text(in), Conversation{}, t0); ruleID(d) != want {
+			t.Errorf("%q: rule %q, want %q", in, ruleID(d), want)
+		}
+	}
+}

@@ -10,7 +10,8 @@ import (
 )
 
 // Normalize prepares text for keyword and exact matching: Unicode case
-// folding, accents removed (NFD, nonspacing marks dropped, NFC), apostrophes
+// folding, accents removed (NFD, nonspacing and enclosing marks dropped, NFC:
+// a keycap emoji such as 2️⃣ is its digit), apostrophes
 // dropped (Assalamu'alaikum, Jum'at and Ma'af are written with and without
 // one), and every run of other characters that are neither letters nor
 // digits (punctuation, emoji, symbols, whitespace) turned into one space,
@@ -20,6 +21,7 @@ import (
 //	Normalize("👋halo👋")              == "halo"
 //	Normalize("Selamat   pagi, kak") == "selamat pagi kak"
 //	Normalize("Assalamu’alaikum")     == "assalamualaikum"
+//	Normalize("2️⃣")                   == "2"
 //
 // The rules loader normalises keywords and exact texts with it when it loads;
 // the engine normalises what the customer typed.
@@ -95,8 +97,9 @@ func normalizeUnicode(s string) string {
 	space := false
 	for _, r := range s {
 		switch {
-		case unicode.Is(unicode.Mn, r), isApostrophe(r):
+		case unicode.In(r, unicode.Mn, unicode.Me), isApostrophe(r):
 			// accents and other nonspacing marks are dropped, and so are
+			// enclosing marks (the keycap of 2️⃣, which is its digit) and
 			// apostrophes
 		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
 			if space && b.Len() > 0 {

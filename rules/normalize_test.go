@@ -112,3 +112,22 @@ func TestNormalizeCherokeeCase(t *testing.T) {
 		t.Errorf("Normalize(%q) = %q but Normalize(%q) = %q", upper, Normalize(upper), lower, Normalize(lower))
 	}
 }
+
+// A keycap emoji (a digit, a variation selector and the enclosing keycap)
+// is its digit: customers answer a menu numbered 1️⃣ 2️⃣ 3️⃣ with "2️⃣", and
+// an enclosing mark, like an accent, is not part of the word.
+func TestNormalizeKeycapIsItsDigit(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"2️⃣", "2"},
+		{"2\u20e3", "2"},
+		{"pilih 2️⃣ ya", "pilih 2 ya"},
+		{"1️⃣0️⃣", "10"},
+		{"#️⃣", ""},
+		{"a\u20dd", "a"}, // enclosing circle
+	}
+	for _, tt := range tests {
+		if got := Normalize(tt.in); got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
