@@ -52,11 +52,13 @@ func (b *Bot) check(p *prepared, m *message, explain bool) (bool, map[string]str
 	}
 	var match map[string]string
 	if w.Regex != nil {
+		// Like keywords and exact, a regex looks at what was typed: a
+		// sticker or a tap is not an empty text for `.*` to match.
+		if m.typed == "" {
+			return fail("regex", w.RegexPos, "regex `%s`: %s", w.Regex.String(), typedDesc(m))
+		}
 		sub := w.Regex.FindStringSubmatch(m.typed)
 		if sub == nil {
-			if m.typed == "" {
-				return fail("regex", w.RegexPos, "regex `%s`: %s", w.Regex.String(), typedDesc(m))
-			}
 			return fail("regex", w.RegexPos, "regex `%s`: no match in %s", w.Regex.String(), typedDesc(m))
 		}
 		for i, name := range w.Regex.SubexpNames() {

@@ -99,6 +99,11 @@ func TestConditions(t *testing.T) {
 		{"exact phrase", rules.When{Exact: []string{"terima kasih"}}, text("Terima kasih 🙏"), "", true},
 		{"regex", rules.When{Regex: regexp.MustCompile(`(?i)^order\s+#?(?P<n>\d+)$`)}, text("ORDER #123"), "", true},
 		{"regex as sent", rules.When{Regex: regexp.MustCompile(`^Order`)}, text("order"), "", false},
+		{"regex on a caption", rules.When{Regex: regexp.MustCompile(`^Bukti`)}, Inbound{Type: "image", Text: "Bukti transfer"}, "", true},
+		// A regex matches what was typed: a sticker or a tap, with nothing
+		// typed, is not an empty note for `(?s)^(?P<note>.*)$`.
+		{"regex nothing typed", rules.When{Regex: regexp.MustCompile(`(?s)^(?P<note>.*)$`)}, Inbound{Type: "sticker"}, "", false},
+		{"regex never a tap title", rules.When{Regex: regexp.MustCompile(`.*`)}, button("btn_order", "Order"), "", false},
 		{"button", rules.When{Buttons: globs("btn_order")}, button("btn_order", "Order"), "", true},
 		{"button other id", rules.When{Buttons: globs("btn_order")}, button("btn_cancel", "Batal"), "", false},
 		{"button glob", rules.When{Buttons: globs("btn_*")}, button("btn_cancel", "Batal"), "", true},
