@@ -23,6 +23,7 @@ type Inbound struct {
 	Media                                 rules.MediaEnv
 	Location                              rules.LocationEnv
 	ContextID                             string
+	Reaction                              rules.ReactionEnv
 	Timestamp                             time.Time
 	ContactName, WaID                     string
 	PhoneNumberID, DisplayPhoneNumber     string
@@ -304,6 +305,7 @@ func (b *Bot) newMessage(in *Inbound, c *Conversation, now time.Time) *message {
 			Media:     in.Media,
 			Location:  in.Location,
 			Context:   rules.ContextEnv{ID: in.ContextID},
+			Reaction:  in.Reaction,
 		},
 		Contact:  rules.ContactEnv{Name: in.ContactName, WaID: in.WaID},
 		Business: rules.BusinessEnv{PhoneNumberID: in.PhoneNumberID, DisplayPhoneNumber: in.DisplayPhoneNumber},

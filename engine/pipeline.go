@@ -596,6 +596,9 @@ func toInbound(m *webhook.InboundMessage) Inbound {
 	if m.Context != nil {
 		in.ContextID = m.Context.ID
 	}
+	if m.Reaction != nil {
+		in.Reaction = rules.ReactionEnv{Emoji: m.Reaction.Emoji, MessageID: m.Reaction.MessageID}
+	}
 	return in
 }
 

@@ -559,3 +559,22 @@ func TestPipelineHandoffCoversMessagesWrittenDuringIt(t *testing.T) {
 		t.Fatalf("replies %q, want %q", got, want)
 	}
 }
+
+// A `type: reaction` rule sees the emoji, and "" when the customer took the
+// reaction back (Meta then omits it), so that "Terima kasih ❤️" answers a
+// ❤️ and not its removal; and the message reacted to.
+func TestReactionRuleSeesTheEmoji(t *testing.T) {
+	r := newRigWith(t, `
+version: 1
+rules:
+  - id: makasih
+    when: {type: reaction, expr: 'message.reaction.emoji != ""'}
+    reply: "Terima kasih {{ message.reaction.emoji }} (untuk {{ message.reaction.message_id }})"
+`)
+	r.accept(t, reactionBody("6287777", "wamid.react.1", r.now()))
+	removed := strings.Replace(string(reactionBody("6287777", "wamid.react.2", r.now())), `,"emoji":"\u2764\ufe0f"`, "", 1)
+	r.accept(t, []byte(removed))
+	if got := r.replies(t, "6287777"); len(got) != 1 || got[0] != "Terima kasih ❤️ (untuk wamid.x)" {
+		t.Fatalf("replies %q, want one thanks for the ❤️ on wamid.x and none for its removal", got)
+	}
+}

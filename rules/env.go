@@ -27,6 +27,7 @@ type MessageEnv struct {
 	Media     MediaEnv    `expr:"media"`
 	Location  LocationEnv `expr:"location"`
 	Context   ContextEnv  `expr:"context"`
+	Reaction  ReactionEnv `expr:"reaction"`
 }
 
 // ReplyEnv is the button or list row the customer tapped.
@@ -55,6 +56,13 @@ type LocationEnv struct {
 // ContextEnv names the message the customer replied to.
 type ContextEnv struct {
 	ID string `expr:"id"`
+}
+
+// ReactionEnv is a reaction's emoji ("" when the customer took the
+// reaction back) and the message it is on.
+type ReactionEnv struct {
+	Emoji     string `expr:"emoji"`
+	MessageID string `expr:"message_id"`
 }
 
 // ContactEnv is the customer.
