@@ -75,7 +75,7 @@ func (s *server) handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true // 405 with Allow, not 404, for a method a path does not serve
-	r.Use(s.recover)
+	r.Use(s.countWebhook, s.recover)
 	// Also with a trailing slash, as a callback URL may be entered: webhook
 	// senders do not follow the redirect Gin would answer.
 	for _, path := range []string{"/webhook", "/webhook/"} {
@@ -89,6 +89,22 @@ func (s *server) handler() http.Handler {
 	r.HEAD("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	return r
+}
+
+// countWebhook counts every request to /webhook by the status it got, and
+// times the POSTs: also those answered before the handler runs (405 for a
+// method it does not serve) or instead of it (500 after a panic).
+func (s *server) countWebhook(c *gin.Context) {
+	if p := c.Request.URL.Path; p != "/webhook" && p != "/webhook/" {
+		c.Next()
+		return
+	}
+	start := time.Now()
+	c.Next()
+	s.metrics.webhook.WithLabelValues(strconv.Itoa(c.Writer.Status())).Inc()
+	if c.Request.Method == http.MethodPost {
+		s.metrics.webhookTime.Observe(time.Since(start).Seconds())
+	}
 }
 
 // recover turns a panic in a handler into a 500 and a log line, never a crash.
@@ -119,15 +135,12 @@ func (s *server) verify(c *gin.Context) {
 // receive handles a webhook delivery: raw body under the size limit,
 // signature over those exact bytes, a JSON object, durably stored, then 200.
 func (s *server) receive(c *gin.Context) {
-	start := time.Now()
 	code, msg := s.receiveBody(c.Request.Context(), c.Writer, c.Request)
 	if code == http.StatusOK {
 		c.Data(code, "text/plain; charset=utf-8", okBody)
 	} else {
 		c.String(code, msg+"\n")
 	}
-	s.metrics.webhook.WithLabelValues(strconv.Itoa(code)).Inc()
-	s.metrics.webhookTime.Observe(time.Since(start).Seconds())
 }
 
 var okBody = []byte("OK")
