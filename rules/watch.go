@@ -33,6 +33,11 @@ type WatcherOptions struct {
 	// start, and when Run's first load fails, Run keeps it and goes on
 	// watching, as after any bad edit.
 	Loaded *Set
+	// LoadedAt is when Loaded was loaded. When set, Status and the reload
+	// metrics report that load as the last one, a good one, until Run's
+	// first: balas serve may take long to start after a crash, and its
+	// rules are in use meanwhile.
+	LoadedAt time.Time
 	// Now is the clock that stamps Status.LastReloadAt and the reload
 	// timestamp metric; default time.Now.
 	Now func() time.Time
@@ -101,6 +106,11 @@ func NewWatcher(path string, opts WatcherOptions) *Watcher {
 		w.okGauge = register(r, w.okGauge)
 		w.reloads = register(r, w.reloads)
 		w.lastStamp = register(r, w.lastStamp)
+	}
+	if opts.Loaded != nil && !opts.LoadedAt.IsZero() {
+		w.status.LastReloadAt, w.status.Successful = opts.LoadedAt, true
+		w.okGauge.Set(1)
+		w.lastStamp.Set(float64(opts.LoadedAt.UnixNano()) / 1e9)
 	}
 	return w
 }

@@ -107,6 +107,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 		}
 	}()
 	set, diags, err := rules.Load(rulesPath)
+	loadedAt := time.Now()
 	if err != nil {
 		var b strings.Builder
 		for _, d := range diags {
@@ -142,7 +143,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, transport outbou
 	}
 	m := newMetrics()
 	a := &app{cfg: cfg, log: log, db: db, dbLock: lock, metrics: m, tempDir: tempDir}
-	a.watcher = rules.NewWatcher(rulesPath, rules.WatcherOptions{Logger: log, Registerer: m.reg, Loaded: set})
+	a.watcher = rules.NewWatcher(rulesPath, rules.WatcherOptions{Logger: log, Registerer: m.reg, Loaded: set, LoadedAt: loadedAt})
 
 	if cfg.Dev && cfg.AccessToken != "" {
 		// Unsigned webhooks are accepted and their replies really sent:

@@ -26,7 +26,7 @@ func TestRulesBrokenAtStartKeepWatching(t *testing.T) {
 	writeRules(t, file, "version: 1\nrules:\n  - id: salam\n    when: {keyword: [halo]}\n    reply: x\n")
 	runApp(t, a)
 	deadline := time.Now().Add(5 * time.Second)
-	for a.watcher.Status().LastReloadAt.IsZero() {
+	for a.watcher.Status().LastError == "" {
 		if time.Now().After(deadline) {
 			t.Fatal("the watcher never loaded the rules")
 		}
