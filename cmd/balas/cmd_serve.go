@@ -375,8 +375,10 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 
+	var stopping time.Time
 	select {
 	case <-ctx.Done():
+		stopping = time.Now()
 		a.log.Info("shutting down", "timeout", a.cfg.Shutdown)
 	case err := <-serveErr:
 		stopBG()
@@ -396,6 +398,13 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 	case <-sctx.Done():
 		a.log.Warn("sender did not stop in time; unsent replies stay in the outbox for the next start, " +
 			"and a reply whose Graph API call was still unanswered is sent again then (raise --shutdown-timeout to avoid it)")
+	}
+	pctx, pcancel := context.WithTimeout(context.Background(), time.Second)
+	defer pcancel()
+	if n, err := a.db.OutboxPending(pctx); err == nil {
+		a.log.Info("stopped", "took", time.Since(stopping).Round(time.Millisecond), "outbox_pending", n)
+	} else {
+		a.log.Info("stopped", "took", time.Since(stopping).Round(time.Millisecond))
 	}
 	return nil
 }
