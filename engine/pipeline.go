@@ -391,6 +391,15 @@ func (p *Pipeline) process(tx Tx, inboxID int64, d *webhook.Delivery, out *outco
 		}
 		if inserted {
 			out.statuses = append(out.statuses, rec.Status)
+			if rec.Status == "failed" {
+				// Meta took the reply and could not deliver it: the
+				// customer never got it, and nothing else says so.
+				wamid, code, title := rec.Wamid, rec.ErrorCode, rec.ErrorTitle
+				out.logs = append(out.logs, func() {
+					p.log.Warn("reply not delivered: Meta reported it failed", "reply_wamid", wamid,
+						"error_code", code, "error_title", title)
+				})
+			}
 		}
 	}
 	for _, e := range d.Events {
