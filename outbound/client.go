@@ -119,7 +119,7 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, err
 	}
 	resp, err := c.rt.roundTrip(ctx, req)
 	if err != nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
+		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err} // as net/http: no password
 	}
 	return resp, nil
 }
