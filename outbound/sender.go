@@ -216,6 +216,8 @@ func (s *Sender) queued(items []store.OutboxItem) {
 	s.Wake()
 }
 
+// takeIncoming moves the items committed since the last call into buf,
+// emptied first, and returns it.
 func (s *Sender) takeIncoming(buf []store.OutboxItem) []store.OutboxItem {
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
@@ -258,13 +260,14 @@ type chain struct {
 type result struct {
 	conv     int64
 	out      outcome
-	sent     bool
-	receipt  bool // the receipt handed to attempt went out before the item
-	pair     bool
+	sent     bool // Meta accepted the item
+	receipt  bool // the receipt handed to attempt was tried before the item
+	pair     bool // Meta answered 131056, the customer's pair rate limit
 	attempts int
 	next     time.Time
 }
 
+// conv is a conversation's items in Run: those queued, the one in flight.
 type conv struct {
 	id         int64
 	queue      []store.OutboxItem // waiting items are queue[head:], in order
@@ -296,6 +299,7 @@ func (c *conv) pop() {
 	}
 }
 
+// loadBatch is how many rows one read of the outbox table asks for at most.
 const loadBatch = 1000
 
 // receiptOf reports whether it is the read receipt (or typing indicator)
@@ -308,10 +312,11 @@ func receiptOf(it, reply store.OutboxItem) bool {
 		it.ContextWamid != "" && it.ContextWamid == reply.ContextWamid
 }
 
-// maxHeld bounds the stored rows Run holds in memory. A larger backlog
-// (balas stopped for long, the Graph API down) is read from the table as
-// the rows held are sent: each conversation due at once has a goroutine,
-// so 100,000 rows read at once took about 1 GB.
+// maxHeld bounds the stored rows Run holds in memory (receipts, which are
+// not stored, are not counted). A larger backlog (balas stopped for long,
+// the Graph API down) is left in the table and read once half of the rows
+// held are sent: each conversation due at once has a goroutine, so 100,000
+// rows read at once took about 1 GB.
 const maxHeld = 2048
 
 // maxChain bounds how many due items of a conversation one task tries.
@@ -325,12 +330,16 @@ const maxSpareConvs = 256
 const executorIdle = 5 * time.Second
 
 // Run sends pending rows until ctx ends: every pending row at start (a
-// restart resumes where the last run stopped), then the new ones after each
-// Wake. It returns after the sends in flight have finished and been recorded.
-// A failed read of the table at start is logged and tried again. Once Run
-// has returned, commits are no longer collected in memory: the next Run
-// finds their rows in the table. Run must not be called twice at the same
-// time.
+// restart resumes where the last run stopped), then each item as its
+// commit hands it over (see NewSender), and the rows the poll finds. It
+// holds at most maxHeld stored rows in memory: a larger backlog is read
+// from the table as the rows held are sent. A read receipt goes out in its
+// reply's turn (see attempt). It returns after the sends in flight have
+// finished and been recorded. A failed read of the table at start is
+// logged and tried again; a later one is tried again at the next poll.
+// Once Run has returned, commits are no longer collected in memory: the
+// next Run finds their rows in the table. Run must not be called twice at
+// the same time.
 func (s *Sender) Run(ctx context.Context) error {
 	s.inMu.Lock()
 	s.stopped = false
@@ -360,11 +369,11 @@ func (s *Sender) Run(ctx context.Context) error {
 	// that one waiting for its number's rate limit or for a slow answer
 	// never holds up another conversation. A task is the conversation's
 	// items that are due, in order (usually a read receipt and the reply
-	// after it): they are tried one after the other, stopping at the first
-	// that is not done, and Run hears once. A goroutine that finished a
-	// task stays a while for the next instead of exiting: a new goroutine's
-	// stack grows, by copying, to what a send needs, and that cost as much
-	// as building the body.
+	// after it): they are tried one after the other, a receipt together
+	// with its reply, stopping at the first that is not done, and Run hears
+	// once. A goroutine that finished a task stays a while for the next
+	// instead of exiting: a new goroutine's stack grows, by copying, to what
+	// a send needs, and that cost as much as building the body.
 	type task struct {
 		items      []store.OutboxItem // a view of the queue; Run does not touch it until the result
 		pairErrors int
@@ -475,9 +484,10 @@ func (s *Sender) Run(ctx context.Context) error {
 		touched = touched[:0]
 	}
 	// add queues an item behind its conversation's earlier ones; flush
-	// dispatches it. Stored rows come both from the table (at start, and
-	// the poll) and from commits; ids only grow, so a row at or below
-	// lastID was seen already. Receipts (ID 0) only come from commits.
+	// dispatches it. Stored rows come both from the table (at start, the
+	// poll and after falling behind) and from commits; ids only grow, so a
+	// row at or below lastID was seen already. Receipts (ID 0) are not in
+	// the table: they come with their commit, or load makes them again.
 	add := func(it store.OutboxItem) {
 		if it.ID != 0 {
 			if it.ID <= lastID {
@@ -504,17 +514,19 @@ func (s *Sender) Run(ctx context.Context) error {
 			touched = append(touched, c)
 		}
 	}
-	// At start, a reply never tried yet gets the receipt queued before it
-	// again: receipts are not stored, and the last run may have stopped
-	// before sending it. resent keeps those receipts so that a copy still
-	// waiting in the first commits handed over is not sent twice.
+	// A reply of the last run (up to startThrough) never tried yet gets the
+	// receipt queued before it again: receipts are not stored, and the last
+	// run may have stopped before sending it. resent keeps those receipts
+	// so that a copy still waiting in the first commits handed over is not
+	// sent twice.
 	type receiptKey struct {
 		conv  int64
 		wamid string
 	}
 	var resent map[receiptKey]bool
-	// load adds the pending rows with ids up to through from the table,
-	// until maxHeld are held.
+	// load adds the pending rows with ids up to through from the table and
+	// dispatches them. It stops once maxHeld are held, and sets behind: the
+	// rest is read by a later load, once the rows held are sent.
 	load := func(through int64) error {
 		defer flush()
 		for {
@@ -648,11 +660,8 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-s.wake:
 			takeIncoming()
 		case <-poll:
-			// Only rows handed over by now, and only after taking what
-			// was handed over: a row committed a moment ago would
-			// otherwise be added before the read receipt queued with it,
-			// which is still on its way, and the customer would see the
-			// typing indicator after the answer.
+			// The safety net (see PollInterval), which also tries again a
+			// refill that failed while behind.
 			refillFailed = false
 			if err := refill(); err != nil && ctx.Err() == nil {
 				s.log.Error("outbox: cannot read pending rows", "err", err)
@@ -749,8 +758,9 @@ func (c deadlineOnly) Deadline() (time.Time, bool) { return c.deadline, true }
 // the reply and in the same worker slot, taking a turn of the number's
 // rate just before the reply's. Sent on its own, each receipt of a burst
 // would take a turn and a slot ahead of every reply of the burst.
-// When the reply ends before its turn (it cannot be sent), res.receipt is
-// false and the caller sends the receipt on its own.
+// When the reply ends before its turn (it cannot be sent: the result is
+// outDone), the result's receipt is false and the caller sends the
+// receipt on its own; when Run shuts down first, neither is sent.
 func (s *Sender) attempt(ctx, detached context.Context, it store.OutboxItem, receipt *store.OutboxItem, pairErrors int) result {
 	res := result{conv: it.ConversationID, out: outDone}
 	// The item's logger is built only when something is logged: a send
@@ -883,7 +893,8 @@ func (s *Sender) itemLog(it store.OutboxItem) func() *slog.Logger {
 }
 
 // call makes one Graph call with body, in a worker slot the caller holds,
-// and times it under label.
+// and times it under label. body goes back for reuse (reuseBody): the
+// caller must not touch it afterwards.
 func (s *Sender) call(detached context.Context, phoneNumberID, label string, body []byte) (string, error) {
 	sendCtx, cancel := s.sendContext(detached)
 	start := time.Now()
