@@ -997,7 +997,6 @@ func (s *Sender) sinceCustomerWrote(ctx context.Context, log func() *slog.Logger
 		return ago
 	}
 	if last.After(it.WindowStart) {
-		it.WindowStart = last
 		ago = s.o.Now().Sub(last)
 	}
 	return ago
