@@ -53,7 +53,10 @@ func TestSenderReceiptCountsInTheSendRate(t *testing.T) {
 		t.Fatalf("5 receipts and 5 replies at 20/s took %v, want ≥ 450ms", d)
 	}
 	got := strings.Split(sequence(fake), "|")
-	for i := 0; i+1 < len(got); i += 2 {
+	if len(got) != 10 {
+		t.Fatalf("%d requests, want 10 (5 receipts and their replies): %v", len(got), got)
+	}
+	for i := 0; i < len(got); i += 2 {
 		if got[i] != "typing wamid.in."+got[i+1] {
 			t.Fatalf("requests %v: %q is not the receipt of %q", got, got[i], got[i+1])
 		}
