@@ -21,7 +21,7 @@ func migrationVersions(t *testing.T) []string {
 	sort.Strings(names)
 	var out []string
 	for _, n := range names {
-		out = append(out, strings.TrimSuffix(strings.TrimPrefix(n, "migrations/"), ".sql"))
+		out = append(out, migrationVersion(n))
 	}
 	return out
 }

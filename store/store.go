@@ -658,7 +658,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		version := migrationVersion(name)
 		body, err := migrations.ReadFile(name)
 		if err != nil {
 			return err
@@ -694,6 +694,12 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// migrationVersion is the version schema_migrations records for the
+// embedded migration file name ("migrations/0001_init.sql": "0001_init").
+func migrationVersion(name string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+}
+
 // refuseNewer fails when the database records a migration this balas does
 // not have (names are its embedded migration files): a newer balas migrated
 // it, and this one, which does not know what changed, could damage what
@@ -701,7 +707,7 @@ func (db *DB) migrate(ctx context.Context) error {
 func (db *DB) refuseNewer(ctx context.Context, names []string) error {
 	known := map[string]bool{}
 	for _, name := range names {
-		known[strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")] = true
+		known[migrationVersion(name)] = true
 	}
 	rows, err := db.write.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
 	if err != nil {
