@@ -806,7 +806,7 @@ func appendNode(b []byte, n *yaml.Node, depth int) []byte {
 	return append(b, 0xff)
 }
 
-var fromGlobRe = regexp.MustCompile(`^[1-9*][0-9*]*$`)
+var fromGlobRe = regexp.MustCompile(fromGlob)
 
 func (l *loader) when(n *yaml.Node, w *When, ctx *ruleCtx) {
 	m := l.mapping(n, "when")

@@ -74,6 +74,10 @@ const (
 // Normalize keeps only letters and digits.
 const letterOrDigit = `[\p{L}\p{N}]`
 
+// fromGlob is what a `from` glob may be: digits and `*`, the country code
+// first (a number in a webhook never starts with 0).
+const fromGlob = `^[1-9*][0-9*]*$`
+
 // mediaKinds are the message kinds sent by link or media id.
 var mediaKinds = []string{"image", "video", "audio", "document", "sticker"}
 
@@ -114,7 +118,7 @@ var objects = map[string][]field{
 		{name: "list", kind: kStrings, plain: true, max: maxRowID, desc: "list reply id; * globs"},
 		{name: "type", kind: kStrings, enum: messageTypes, desc: "message type"},
 		{name: "state", kind: kStrings, plain: true, desc: "conversation state (\"\" = no state)"},
-		{name: "from", kind: kStrings, pattern: `^[1-9*][0-9*]*$`, desc: "sender number globs, with the country code (62812*)"},
+		{name: "from", kind: kStrings, pattern: fromGlob, desc: "sender number globs, with the country code (62812*)"},
 		{name: "expr", kind: kString, desc: "expr-lang boolean expression"},
 	},
 	"message": {
