@@ -137,6 +137,7 @@ func bodies(n, senders int, text string) (bs [][]byte, sigs []string, from []str
 	return bs, sigs, from
 }
 
+// listen listens on a free loopback port.
 func listen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
 // ingest posts the deliveries to the system and checks that it stored

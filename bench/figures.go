@@ -8,6 +8,7 @@ import (
 	"time"
 )
 
+// pct is the p-th quantile (0 to 1) of the sorted durations ds; 0 for none.
 func pct(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
@@ -16,36 +17,48 @@ func pct(ds []time.Duration, p float64) time.Duration {
 	return ds[i]
 }
 
+// millis is d in milliseconds, as the figures give latencies.
 func millis(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // Figures are the numbers a run prints; for several rounds, the medians of
 // the rounds' figures, with the lowest and highest of the throughputs.
 type Figures struct {
-	Rounds           int     `json:"rounds"`
-	Messages         int     `json:"messages"`
-	Errors           int     `json:"errors"`
-	WebhookRPS       float64 `json:"webhook_rps"`
-	AckP50           float64 `json:"ack_p50_ms"`
-	AckP99           float64 `json:"ack_p99_ms"`
-	Replies          int     `json:"replies,omitempty"`
-	ReplySeconds     float64 `json:"reply_seconds,omitempty"`
-	RepliesPerSec    float64 `json:"replies_per_second,omitempty"`
-	GraphCalls       int64   `json:"graph_calls,omitempty"`
+	Rounds   int `json:"rounds"`   // how many rounds the figures sum up
+	Messages int `json:"messages"` // messages posted in each round
+	Errors   int `json:"errors"`   // posts that failed or got no 200, over all rounds
+	// WebhookRPS is the webhook requests answered per second; AckP50 and
+	// AckP99 are the percentiles of their answer time, in milliseconds.
+	WebhookRPS float64 `json:"webhook_rps"`
+	AckP50     float64 `json:"ack_p50_ms"`
+	AckP99     float64 `json:"ack_p99_ms"`
+	// Replies is how many replies reached the fake Graph API (e2e), the
+	// last ReplySeconds after the first post; RepliesPerSec is their rate.
+	// GraphCalls counts the fake Graph API's calls, read receipts included.
+	Replies       int     `json:"replies,omitempty"`
+	ReplySeconds  float64 `json:"reply_seconds,omitempty"`
+	RepliesPerSec float64 `json:"replies_per_second,omitempty"`
+	GraphCalls    int64   `json:"graph_calls,omitempty"`
+	// InboundToSendP50 and InboundToSendP99 are the percentiles, in
+	// milliseconds, of the time from a message's post to its reply at the
+	// fake Graph API (e2e).
 	InboundToSendP50 float64 `json:"inbound_to_send_p50_ms,omitempty"`
 	InboundToSendP99 float64 `json:"inbound_to_send_p99_ms,omitempty"`
-	Baseline         bool    `json:"baseline"`
-	BaselineRPS      float64 `json:"baseline_rps,omitempty"`
-	BaselineP50      float64 `json:"baseline_p50_ms,omitempty"`
-	BaselineP99      float64 `json:"baseline_p99_ms,omitempty"`
-	Ratio            float64 `json:"ratio,omitempty"` // webhook req/s ÷ bare Gin req/s
-	PeakRSSMB        float64 `json:"peak_rss_mb,omitempty"`
-	CoresBusy        float64 `json:"cores_busy,omitempty"`
-	// the rounds' lowest and highest webhook req/s, replies/s, bare Gin
-	// req/s and ratio
+	// Baseline says the bare Gin handler was measured too: its requests
+	// per second, and the percentiles of its answer time in milliseconds.
+	Baseline    bool    `json:"baseline"`
+	BaselineRPS float64 `json:"baseline_rps,omitempty"`
+	BaselineP50 float64 `json:"baseline_p50_ms,omitempty"`
+	BaselineP99 float64 `json:"baseline_p99_ms,omitempty"`
+	Ratio       float64 `json:"ratio,omitempty"`       // webhook req/s ÷ bare Gin req/s
+	PeakRSSMB   float64 `json:"peak_rss_mb,omitempty"` // the process's peak resident set, in MB; 0 where unknown
+	CoresBusy   float64 `json:"cores_busy,omitempty"`  // cores busy on average during the run
+	// Lowest and Highest are the rounds' lowest and highest webhook req/s,
+	// replies/s, bare Gin req/s and ratio, in that order.
 	Lowest  *[4]float64 `json:"lowest,omitempty"`
 	Highest *[4]float64 `json:"highest,omitempty"`
 }
 
+// figures are the figures of one round.
 func (r result) figures() Figures {
 	f := Figures{Rounds: 1, Messages: r.n, Errors: r.errors, WebhookRPS: r.rps(),
 		AckP50: millis(pct(r.latencies, .5)), AckP99: millis(pct(r.latencies, .99)),

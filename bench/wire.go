@@ -44,7 +44,7 @@ var errMalformed = errors.New("malformed HTTP message")
 // sigs, when non-nil, are the X-Hub-Signature-256 values. onStart is called
 // with each message index just before its request. Transport errors and
 // non-200 answers count as errors. The result holds one latency per message,
-// sorted (0 for a message whose request failed in transport), as before.
+// sorted (0 for a message whose request failed in transport).
 func postAll(ctx context.Context, target string, o Options, bs [][]byte, sigs []string, onStart func(i int)) (load, error) {
 	return postWire(ctx, target, o, bs, sigs, onStart, requestTimeout)
 }
