@@ -32,7 +32,8 @@ const AuthErrorHint = "the access token is invalid or expired; set a new BALAS_A
 // Rate or PairInterval switches that limit off.
 type SenderOptions struct {
 	// Rate is the global send rate per business phone number in messages
-	// per second (default 80, Meta's standard throughput); negative = unlimited.
+	// per second (default 80, Meta's standard throughput), a read receipt
+	// counting as one; negative = unlimited.
 	Rate float64
 	// PairBurst is how many messages one customer may get at once before
 	// pacing starts (default 20).
