@@ -73,6 +73,8 @@ func meant(s string, candidates []string, list string) string {
 	return list + " " + strings.Join(candidates, ", ")
 }
 
+// sameLetters reports whether a and b have the same letters, in any
+// order, as a slip that swaps two letters leaves them.
 func sameLetters(a, b string) bool {
 	ra, rb := []rune(a), []rune(b)
 	slices.Sort(ra)

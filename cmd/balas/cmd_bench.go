@@ -162,6 +162,8 @@ func benchRounds(ctx context.Context, args []string, n int, asJSON bool, o bench
 	return 0
 }
 
+// printJSON prints f as the JSON object of -json (benchRounds reads a
+// round's back from it) and returns the exit code.
 func printJSON(stdout, stderr io.Writer, f bench.Figures) int {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -199,6 +201,8 @@ func benchIntake(dir string, logTo io.Writer) bench.Start {
 // storeOnly is the intake without the pipeline: store the raw delivery.
 type storeOnly struct{ db *store.DB }
 
+// Accept stores body if it is a JSON object, as the intake does before
+// the pipeline handles it.
 func (s storeOnly) Accept(ctx context.Context, body []byte) error {
 	if !webhook.IsJSONObject(body) {
 		return engine.ErrNotJSONObject
