@@ -303,7 +303,8 @@ func (a *app) readiness(ctx context.Context) (readiness, bool) {
 }
 
 // run serves on ln until ctx ends, then shuts down within cfg.Shutdown:
-// stop accepting, finish in-flight requests and sends, close the database.
+// stop accepting, finish in-flight requests and sends, and log that balas
+// stopped. The database stays open: close closes it.
 func (a *app) run(ctx context.Context, ln net.Listener) error {
 	// Listen first: /healthz answers while the deliveries stored before the
 	// last stop are handled, which can take a while after a crash. Until
@@ -478,6 +479,8 @@ func (a *app) prune(ctx context.Context) {
 	}
 }
 
+// close lets go of what newApp took: the temporary folder, the database
+// and then its lock, and idle connections to the Graph API.
 func (a *app) close() error {
 	if a.tempDir != "" {
 		os.RemoveAll(a.tempDir)
