@@ -67,6 +67,8 @@ type DB struct {
 
 	jobs       chan job
 	dones      sync.Pool // chan error, one per waiting Write
+	hbMu       sync.Mutex
+	heartbeat  *heartbeat // the CheckWrite write in flight, shared by its callers; nil: none
 	maxBatch   int
 	linger     time.Duration        // the longest a batch waits for more jobs
 	stmts      map[string]*sql.Stmt // prepared on the write pool; writer goroutine only
@@ -251,20 +253,32 @@ func (db *DB) Ping(ctx context.Context) error {
 // one-row change with the other writes of a batch, and gives up waiting
 // after timeout (another process holding the write lock, a stalled disk).
 // A full disk or a read-only file fails it while Ping still answers.
+// Callers while a check's write is still waiting share it, so that probes
+// through a long stall do not pile up writes.
 func (db *DB) CheckWrite(ctx context.Context, timeout time.Duration) error {
-	done := make(chan error, 1)
-	go func() {
-		done <- db.Write(context.WithoutCancel(ctx), func(tx *Tx) error {
-			_, err := tx.Exec(`UPDATE heartbeat SET at = ? WHERE id = 1`, tx.now.UnixMilli())
-			return err
-		})
-	}()
+	db.hbMu.Lock()
+	hb := db.heartbeat
+	if hb == nil {
+		hb = &heartbeat{done: make(chan struct{})}
+		db.heartbeat = hb
+		go func() {
+			hb.err = db.Write(context.WithoutCancel(ctx), func(tx *Tx) error {
+				_, err := tx.Exec(`UPDATE heartbeat SET at = ? WHERE id = 1`, tx.now.UnixMilli())
+				return err
+			})
+			db.hbMu.Lock()
+			db.heartbeat = nil
+			db.hbMu.Unlock()
+			close(hb.done)
+		}()
+	}
+	db.hbMu.Unlock()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("the database takes no writes: %w", err)
+	case <-hb.done:
+		if hb.err != nil {
+			return fmt.Errorf("the database takes no writes: %w", hb.err)
 		}
 		return nil
 	case <-t.C:
@@ -272,6 +286,12 @@ func (db *DB) CheckWrite(ctx context.Context, timeout time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// heartbeat is one CheckWrite write: err is set before done is closed.
+type heartbeat struct {
+	done chan struct{}
+	err  error
 }
 
 // fileHere reports whether the file at the database's path is still the one

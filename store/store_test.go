@@ -462,6 +462,43 @@ func TestCheckWriteNoticesTheWriteLockHeld(t *testing.T) {
 	}
 }
 
+// While another process holds the write lock, each /readyz probe must not
+// leave one more heartbeat write waiting: a probe every second through a
+// long stall would pile them up. Probes share the one in flight.
+func TestCheckWriteProbesShareOneWaitingWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "balas.db")
+	db := openTest(t, path)
+	ctx := context.Background()
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	for range 20 {
+		if err := db.CheckWrite(ctx, 10*time.Millisecond); err == nil {
+			t.Fatal("CheckWrite passed while another process holds the write lock")
+		}
+	}
+	if grew := runtime.NumGoroutine() - before; grew > 3 {
+		t.Errorf("20 probes during the stall left %d more goroutines waiting, want at most one heartbeat", grew)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckWrite(ctx, 15*time.Second); err != nil {
+		t.Fatalf("CheckWrite once the lock is free: %v", err)
+	}
+}
+
 // A new database holds every customer's messages: its file, log and
 // shared-memory file are readable by their owner only, whatever the umask.
 // (An existing database keeps the permissions it has.)
