@@ -40,9 +40,9 @@ type config struct {
 
 // Bounds of --send-concurrency. The sender makes at most that many calls at
 // once, so it reaches that many calls per Graph answer time: 64 keep up
-// with Meta's default 80 messages/s for one number (a read receipt and a
-// reply each, 160 calls/s) while Graph answers within 400 ms. An upgraded
-// number, or several numbers, need more.
+// with Meta's default 80 messages/s for one number (read receipts count in
+// it: 40 answered messages/s) while Graph answers within 800 ms. An
+// upgraded number, or several numbers, need more.
 const (
 	defaultSendConcurrency = 64
 	maxSendConcurrency     = 4096
