@@ -248,6 +248,11 @@ func (b *Bot) decide(in *Inbound, conv Conversation, now time.Time, ex *Explanat
 			d.Errors = append(d.Errors, m.notes[len(m.notes)-1])
 			continue
 		}
+		if why := unsendable(&rep); why != "" {
+			m.note("rule %s: reply %d dropped: %s", r.ID, i+1, why)
+			d.Errors = append(d.Errors, m.notes[len(m.notes)-1])
+			continue
+		}
 		for _, n := range fitReply(&rep) {
 			m.note("rule %s: reply %d: %s", r.ID, i+1, n)
 		}
