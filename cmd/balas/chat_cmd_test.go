@@ -59,8 +59,8 @@ session: {product: Produk A}
 you: Jl. Merdeka 1
 bot: Terima kasih! Produk A dikirim ke: Jl. Merdeka 1
 (rule: alamat)
-you: [product_002] (list:product_002)
-bot: Kamu memilih product_002. Lanjut order?
+you: [Produk B] (list:product_002)
+bot: Kamu memilih Produk B. Lanjut order?
 `
 	if !strings.HasPrefix(stdout, want) {
 		t.Errorf("stdout:\n%s\nwant prefix:\n%s", stdout, want)
@@ -194,5 +194,19 @@ rules:
 		!strings.Contains(stdout, "(in handoff until 2026-01-05 19:00 WIB: a person answers, the bot stays quiet)\n") ||
 		!strings.Contains(stdout, "handoff until: 2026-01-05T19:00:00+07:00\n") {
 		t.Errorf("stdout:\n%s", stdout)
+	}
+}
+
+// A list shown before the bot's last answer is still on the customer's
+// screen: tapping one of its rows by id sends the row's title, as WhatsApp
+// does, not the id.
+func TestChatTapOnAnEarlierReplyCarriesItsTitle(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"shop.yaml": cmdShop})
+	stdout, stderr, code := runBalas(t, "menu\nhalo\nlist:product_002\n", "chat", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if want := "you: [Produk B] (list:product_002)\nbot: Kamu memilih Produk B. Lanjut order?\n"; !strings.Contains(stdout, want) {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
 	}
 }

@@ -123,6 +123,7 @@ type chat struct {
 	contact        convtest.Contact
 	convs          map[string]*engine.Conversation // by number
 	choices        []engine.Choice                 // of the bot's last reply
+	shown          []engine.Choice                 // of all its replies, newest first
 	start          time.Time
 	fixed          bool          // the clock stands still at start (+ waits)
 	waited         time.Duration // /wait
@@ -205,7 +206,7 @@ func (c *chat) line(line string, interactive bool) bool {
 		return c.command(line)
 	}
 	c.reload(false)
-	in, echo, err := parseInput(line, c.choices)
+	in, echo, err := parseInput(line, c.choices, c.shown)
 	if err != nil {
 		fmt.Fprintf(c.stdout, "(%v)\n", err)
 		return true
@@ -237,6 +238,7 @@ func (c *chat) line(line string, interactive bool) bool {
 		fmt.Fprintf(c.stdout, "(rule: %s)\n", d.Rule.ID)
 		if len(d.Replies) > 0 {
 			c.choices = engine.Choices(d.Replies)
+			c.shown = append(slices.Clone(c.choices), c.shown...)
 		}
 	}
 	return true
@@ -258,7 +260,7 @@ func (c *chat) command(line string) bool {
 		}
 	case "/reset":
 		delete(c.convs, c.contact.WaID)
-		c.choices = nil
+		c.choices, c.shown = nil, nil
 		fmt.Fprintln(c.stdout, "(conversation reset)")
 	case "/as":
 		i := strings.LastIndexByte(rest, ' ')
@@ -273,7 +275,7 @@ func (c *chat) command(line string) bool {
 			break
 		}
 		c.contact = convtest.Contact{Name: name, WaID: number}
-		c.choices = nil
+		c.choices, c.shown = nil, nil
 		fmt.Fprintf(c.stdout, "(you are now %s, %s)\n", name, number)
 	case "/wait":
 		d, err := rules.ParseDuration(rest)
@@ -298,9 +300,10 @@ func (c *chat) location() *time.Location {
 
 // parseInput turns a typed line into a customer message: a bare number picks
 // that choice of the last reply, button:ID, list:ID and type:T (with an
-// optional caption) send those kinds, anything else is typed text. It also
-// returns how to show the message.
-func parseInput(line string, choices []engine.Choice) (engine.Inbound, string, error) {
+// optional caption) send those kinds, anything else is typed text. A tap by
+// id takes its title from shown, the choices of every reply, newest first.
+// It also returns how to show the message.
+func parseInput(line string, choices, shown []engine.Choice) (engine.Inbound, string, error) {
 	if n, err := strconv.Atoi(line); err == nil && len(choices) > 0 {
 		if n < 1 || n > len(choices) {
 			return engine.Inbound{}, "", fmt.Errorf("no choice %d: the last reply has %d (1–%d)", n, len(choices), len(choices))
@@ -318,7 +321,7 @@ func parseInput(line string, choices []engine.Choice) (engine.Inbound, string, e
 				return engine.Inbound{}, "", fmt.Errorf("give the id: %s:ID (and, if you like, the title after a space)", kind)
 			}
 			send := convtest.Send{Type: "interactive", Button: pick(kind == "button", id), List: pick(kind == "list", id), Title: strings.TrimSpace(title)}
-			in := convtest.Inbound(convtest.Contact{}, send, choices, time.Time{})
+			in := convtest.Inbound(convtest.Contact{}, send, shown, time.Time{})
 			return in, fmt.Sprintf("[%s] (%s:%s)", in.ReplyTitle, kind, id), nil
 		case "type":
 			t, caption, _ := strings.Cut(strings.TrimSpace(arg), " ")

@@ -89,7 +89,7 @@ Flags:`)
 		return 1
 	}
 	bot := engine.New(set)
-	in, _, perr := parseInput(text, nil)
+	in, _, perr := parseInput(text, nil, nil)
 	if perr != nil {
 		fmt.Fprintf(stderr, "balas explain: %v\n", perr)
 		return 2

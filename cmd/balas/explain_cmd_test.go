@@ -148,7 +148,7 @@ func TestParseInputTypedTextOnlyWhereWhatsAppHasIt(t *testing.T) {
 		{"type:reaction halo", "", "", "", "a reaction message carries no text on WhatsApp"},
 	}
 	for _, tt := range tests {
-		in, _, err := parseInput(tt.line, nil)
+		in, _, err := parseInput(tt.line, nil, nil)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%q: error %v, want %q (got a %s message with text %q)", tt.line, err, tt.err, in.Type, in.Text)

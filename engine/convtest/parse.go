@@ -63,7 +63,7 @@ type Send struct {
 	Button string // button reply id (or template quick-reply payload)
 	List   string // list reply id
 	Type   string // message type; "text" unless a tap or given
-	Title  string // title of the tapped button or row (default: from the bot's last reply, else the id)
+	Title  string // title of the tapped button or row (default: from the bot's latest answer that showed it, else the id)
 }
 
 // Expect is what the bot must do; nil fields were not given.

@@ -49,20 +49,19 @@ func Run(bot *engine.Bot, s *Suite) []Result {
 func RunTest(bot *engine.Bot, t *Test) Result {
 	res := Result{Name: t.Name, Pos: t.Pos}
 	var conv engine.Conversation
-	var choices []engine.Choice // of the bot's last answer
+	var shown []engine.Choice // of the bot's answers, newest first
 	now := t.At
 	for i, st := range t.Steps {
 		now = now.Add(st.After)
-		in := Inbound(t.Contact, st.Send, choices, now)
+		in := Inbound(t.Contact, st.Send, shown, now)
 		in.ID = fmt.Sprintf("wamid.test.%d", i+1)
 		d := bot.Decide(in, conv, now)
 		conv = d.Conversation
 		if d.Rule != nil {
 			res.Rules = append(res.Rules, d.Rule.ID)
 		}
-		if len(d.Replies) > 0 {
-			choices = engine.Choices(d.Replies)
-		}
+		// The customer can still tap what earlier answers showed.
+		shown = append(engine.Choices(d.Replies), shown...)
 		if f := check(&st.Expect, &d); f != nil {
 			f.Step = i + 1
 			if f.Pos == (rules.Pos{}) {
@@ -93,8 +92,10 @@ func CarriesText(typ string) bool {
 }
 
 // Inbound builds the message a customer sends. A tap without a title takes
-// the title of the matching button or row of the bot's last answer.
-func Inbound(c Contact, s Send, last []engine.Choice, now time.Time) engine.Inbound {
+// the title (and a row's description) of the first matching button or row
+// of shown: what the bot's answers showed, newest first, as WhatsApp sends
+// those of the message tapped.
+func Inbound(c Contact, s Send, shown []engine.Choice, now time.Time) engine.Inbound {
 	in := engine.Inbound{
 		From:        c.WaID,
 		WaID:        c.WaID,
@@ -115,7 +116,7 @@ func Inbound(c Contact, s Send, last []engine.Choice, now time.Time) engine.Inbo
 	}
 	if kind != "" {
 		in.ReplyKind, in.ReplyID, in.ReplyTitle = kind, id, s.Title
-		for _, ch := range last {
+		for _, ch := range shown {
 			if ch.Kind == kind && ch.ID == id {
 				if in.ReplyTitle == "" {
 					in.ReplyTitle = ch.Title
