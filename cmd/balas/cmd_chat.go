@@ -217,7 +217,8 @@ func (c *chat) line(line string, interactive bool) bool {
 	c.seq++
 	now := c.now()
 	in.ID = fmt.Sprintf("wamid.chat.%d", c.seq)
-	in.From, in.WaID, in.ContactName, in.Timestamp = c.contact.WaID, c.contact.WaID, c.contact.Name, now
+	// WhatsApp gives the time a message was sent in whole seconds.
+	in.From, in.WaID, in.ContactName, in.Timestamp = c.contact.WaID, c.contact.WaID, c.contact.Name, now.Truncate(time.Second)
 	conv := c.conv()
 	d := c.bot.Decide(in, *conv, now)
 	*conv = d.Conversation

@@ -95,7 +95,8 @@ Flags:`)
 		return 2
 	}
 	in.ID = "wamid.explain"
-	in.From, in.WaID, in.ContactName, in.Timestamp = number, number, *name, now
+	// WhatsApp gives the time a message was sent in whole seconds.
+	in.From, in.WaID, in.ContactName, in.Timestamp = number, number, *name, now.Truncate(time.Second)
 	conv := engine.Conversation{State: *state}
 	if len(session) > 0 {
 		conv.Session = session

@@ -160,3 +160,23 @@ func TestParseInputTypedTextOnlyWhereWhatsAppHasIt(t *testing.T) {
 		}
 	}
 }
+
+// WhatsApp gives a message's time in whole seconds: message.timestamp has
+// no fraction on the server, so chat and explain, whose clock is the
+// machine's, give it none either.
+func TestChatAndExplainGiveTheMessageTimeInWholeSeconds(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"r.yaml": `version: 1
+rules:
+  - id: jam
+    when: {keywords: [jam]}
+    reply: "ns={{ message.timestamp.Nanosecond() }}"
+`})
+	out := mustExplain(t, dir, "jam")
+	if !strings.Contains(out, "bot: ns=0\n") {
+		t.Errorf("explain:\n%s", out)
+	}
+	stdout, stderr, code := runBalas(t, "jam\n", "chat", dir)
+	if code != 0 || !strings.Contains(stdout, "bot: ns=0\n") {
+		t.Errorf("chat: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
