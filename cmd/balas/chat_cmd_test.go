@@ -210,3 +210,26 @@ func TestChatTapOnAnEarlierReplyCarriesItsTitle(t *testing.T) {
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
 	}
 }
+
+// `type:reaction ❤️` reacts with ❤️; `type:reaction` alone takes a
+// reaction back, and chat says which it sent.
+func TestChatReactionCarriesItsEmoji(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"r.yaml": `version: 1
+rules:
+  - id: suka
+    when: {type: reaction, expr: 'message.reaction.emoji != ""'}
+    reply: "Terima kasih {{ message.reaction.emoji }}"
+`})
+	stdout, stderr, code := runBalas(t, "type:reaction ❤️\ntype:reaction\n", "chat", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	want := "you: [reaction ❤️]\nbot: Terima kasih ❤️\n(rule: suka)\nyou: [reaction taken back]\n(no rule matched)\n"
+	if stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
+	}
+	out := mustExplain(t, dir, "type:reaction", "👍")
+	if !strings.Contains(out, "✓ suka") {
+		t.Errorf("explain:\n%s", out)
+	}
+}

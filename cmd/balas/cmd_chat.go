@@ -25,7 +25,8 @@ const chatHelp = `Type what the customer writes. Also:
                  a title may follow: button:btn_order Order Sekarang
   list:ID        pick the list row with that id (a title may follow)
   type:image     send an image (or video, audio, document, sticker, location, …);
-                 text after it is the caption: type:image bukti transfer
+                 text after it is the caption: type:image bukti transfer;
+                 type:reaction ❤️ reacts (alone, it takes a reaction back)
   /state         show the conversation's state and session
   /reset         forget the conversation (state, session, handoff)
   /as NAME NUMBER  talk as another customer (each number has its own conversation)
@@ -333,6 +334,14 @@ func parseInput(line string, choices, shown []engine.Choice) (engine.Inbound, st
 				return engine.Inbound{}, "", fmt.Errorf("unknown message type %q; known types: %s", t, strings.Join(rules.MessageTypes(), ", "))
 			}
 			caption = strings.TrimSpace(caption)
+			if t == "reaction" {
+				// What follows is the emoji; none takes a reaction back.
+				in := convtest.Inbound(convtest.Contact{}, convtest.Send{Type: t, Emoji: caption}, nil, time.Time{})
+				if caption == "" {
+					return in, "[reaction taken back]", nil
+				}
+				return in, "[reaction " + caption + "]", nil
+			}
 			if caption != "" && !convtest.CarriesText(t) {
 				// As on the server: only these carry what the customer typed.
 				article := "a"

@@ -145,7 +145,7 @@ func TestParseInputTypedTextOnlyWhereWhatsAppHasIt(t *testing.T) {
 		{"type:audio halo", "", "", "", "an audio message carries no text on WhatsApp"},
 		{"type:sticker halo", "", "", "", "a sticker message carries no text on WhatsApp"},
 		{"type:location halo", "", "", "", "a location message carries no text on WhatsApp"},
-		{"type:reaction halo", "", "", "", "a reaction message carries no text on WhatsApp"},
+		{"type:reaction 👍", "reaction", "", "", ""}, // the emoji, not typed text
 	}
 	for _, tt := range tests {
 		in, _, err := parseInput(tt.line, nil, nil)

@@ -64,6 +64,7 @@ type Send struct {
 	List   string // list reply id
 	Type   string // message type; "text" unless a tap or given
 	Title  string // title of the tapped button or row (default: from the bot's latest answer that showed it, else the id)
+	Emoji  string // a reaction's emoji; "" takes a reaction back
 }
 
 // Expect is what the bot must do; nil fields were not given.
@@ -400,8 +401,10 @@ func (p *parser) send(n *yaml.Node, s *Send) {
 			s.Type = t
 		case "title":
 			s.Title, _ = p.str(v, "send.title")
+		case "emoji":
+			s.Emoji, _ = p.str(v, "send.emoji")
 		default:
-			p.unknown(k, key, "text", "button", "list", "type", "title")
+			p.unknown(k, key, "text", "button", "list", "type", "title", "emoji")
 		}
 	})
 	if n.Kind != yaml.MappingNode {
@@ -414,6 +417,8 @@ func (p *parser) send(n *yaml.Node, s *Send) {
 		p.errorf(n, "a button or list tap has no typed text; give its title with title:")
 	case kinds == 0 && s.Title != "":
 		p.errorf(n, "title goes with button or list")
+	case s.Emoji != "" && s.Type != "reaction":
+		p.errorf(n, "emoji goes with type: reaction")
 	case kinds == 0 && s.Text != "" && !CarriesText(s.Type):
 		// As on WhatsApp: only these carry what the customer typed.
 		p.errorf(n, "a %s carries no text on WhatsApp (only text, and the caption of an image, video or document, do); leave out text:", s.Type)

@@ -133,6 +133,8 @@ func Inbound(c Contact, s Send, shown []engine.Choice, now time.Time) engine.Inb
 	switch in.Type {
 	case "image", "video", "document": // audio and stickers have no caption
 		in.Media.Caption = in.Text
+	case "reaction":
+		in.Reaction.Emoji = s.Emoji
 	}
 	return in
 }
