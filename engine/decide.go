@@ -131,7 +131,9 @@ func (b *Bot) Decide(in Inbound, conv Conversation, now time.Time) Decision {
 	return b.decide(&in, conv, now, nil)
 }
 
-func (b *Bot) sessionTTL() time.Duration {
+// SessionTTL is the idle time after which a conversation's state and
+// session reset: settings.session_ttl, else DefaultSessionTTL.
+func (b *Bot) SessionTTL() time.Duration {
 	if b.set.Settings.SessionTTL > 0 {
 		return b.set.Settings.SessionTTL
 	}
@@ -168,7 +170,7 @@ func (b *Bot) decide(in *Inbound, conv Conversation, now time.Time, ex *Explanat
 	d := Decision{Conversation: conv}
 	c := &d.Conversation
 	at := wroteAt(in, conv, now)
-	if !conv.LastInboundAt.IsZero() && at.Sub(conv.LastInboundAt) >= b.sessionTTL() {
+	if !conv.LastInboundAt.IsZero() && at.Sub(conv.LastInboundAt) >= b.SessionTTL() {
 		d.Expired = true
 		c.State = ""
 		c.Session = nil

@@ -233,3 +233,20 @@ rules:
 		t.Errorf("explain:\n%s", out)
 	}
 }
+
+// After a wait past session_ttl, /state shows what the next message will
+// find, as the server would: no state and an empty session.
+func TestChatStateAfterTheSessionExpired(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"shop.yaml": cmdShop})
+	stdout, _, code := runBalas(t, "menu\n1\n1\n/state\n/wait 29m\n/state\n/wait 1m\n/state\n", "chat", "--at", "2026-01-05T10:00:00+07:00", dir)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	kept := "state: \"awaiting_address\"\nsession: {product: Produk A}\n"
+	if n := strings.Count(stdout, kept); n != 2 {
+		t.Errorf("the state is shown %d times before it expires, want 2:\n%s", n, stdout)
+	}
+	if want := "(1m0s later: Mon 2026-01-05 03:30)\n(the session expired: the next message finds no state and an empty session)\nstate: \"\"\nsession: {}\n"; !strings.HasSuffix(stdout, want) {
+		t.Errorf("stdout:\n%s\nwant the end:\n%s", stdout, want)
+	}
+}

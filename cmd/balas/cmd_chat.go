@@ -256,7 +256,13 @@ func (c *chat) command(line string) bool {
 		fmt.Fprintln(c.stdout, chatHelp)
 	case "/state":
 		cv := c.conv()
-		fmt.Fprintf(c.stdout, "state: %q\nsession: %s\n", cv.State, engine.FormatSession(cv.Session))
+		state, session := cv.State, cv.Session
+		// What the next message finds: as Decide, by the time it is written.
+		if at := c.now().Truncate(time.Second); !cv.LastInboundAt.IsZero() && at.Sub(cv.LastInboundAt) >= c.bot.SessionTTL() {
+			fmt.Fprintln(c.stdout, "(the session expired: the next message finds no state and an empty session)")
+			state, session = "", nil
+		}
+		fmt.Fprintf(c.stdout, "state: %q\nsession: %s\n", state, engine.FormatSession(session))
 		if c.now().Before(cv.HandoffUntil) {
 			fmt.Fprintf(c.stdout, "handoff until: %s\n", cv.HandoffUntil.In(c.location()).Format(time.RFC3339))
 		}
