@@ -26,7 +26,8 @@ func runTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 
 Runs the conversation tests next to the rules: for a folder every
 *_test.yaml / *_test.yml in it, for a file NAME.yaml the files NAME_test.yaml
-(and NAME_*_test.yaml) beside it. Each test plays customer messages against
+(and NAME_*_test.yaml, except NAME_X_test.yaml when NAME_X.yaml is there:
+those test it) beside it. Each test plays customer messages against
 the rules and checks the answers. The last line is "N passed, M failed";
 the exit code is 1 if a test failed or the rules or a test file have errors.
 

@@ -207,3 +207,21 @@ func TestInboundTitleFromLastReply(t *testing.T) {
 		t.Errorf("%+v", in)
 	}
 }
+
+// The tests of shop_promo.yaml are not the tests of shop.yaml: they would
+// run against rules without the ones they test and fail.
+func TestFilesOfARulesFileLeaveOutTheTestsOfAnother(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"shop.yaml", "shop_promo.yml", "shop_test.yaml", "shop_promo_test.yaml", "shop_flow_test.yaml"} {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
+	}
+	got, _ := Files(filepath.Join(dir, "shop.yaml"))
+	want := []string{filepath.Join(dir, "shop_flow_test.yaml"), filepath.Join(dir, "shop_test.yaml")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Files(shop.yaml) = %v, want %v", got, want)
+	}
+	got, _ = Files(filepath.Join(dir, "shop_promo.yml"))
+	if want := []string{filepath.Join(dir, "shop_promo_test.yaml")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Files(shop_promo.yml) = %v, want %v", got, want)
+	}
+}

@@ -104,7 +104,9 @@ func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
 
 // Files returns the test files that belong to the rules at path: for a
 // folder every `*_test.yaml`/`*_test.yml` in it; for a file NAME.yaml the
-// files NAME_test.yaml and NAME_*_test.yaml beside it (also .yml).
+// files NAME_test.yaml and NAME_*_test.yaml beside it (also .yml), except
+// those of another rules file beside it whose name is longer
+// (NAME_promo_test.yaml tests NAME_promo.yaml).
 func Files(path string) ([]string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -120,11 +122,22 @@ func Files(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	var others []string // prefixes of the longer-named rules files beside path
+	for _, e := range entries {
+		if n := e.Name(); prefix != "" && !e.IsDir() && rules.IsRulesFile(n) {
+			if p := strings.TrimSuffix(n, filepath.Ext(n)) + "_"; len(p) > len(prefix) && strings.HasPrefix(p, prefix) {
+				others = append(others, p)
+			}
+		}
+	}
 	var files []string
 	for _, e := range entries {
 		n := e.Name()
 		if e.IsDir() || !IsTestFile(n) || !strings.HasPrefix(n, prefix) {
 			continue
+		}
+		if slices.ContainsFunc(others, func(p string) bool { return strings.HasPrefix(n, p) }) {
+			continue // another file's tests
 		}
 		files = append(files, filepath.Join(dir, n))
 	}
