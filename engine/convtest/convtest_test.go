@@ -225,3 +225,13 @@ func TestFilesOfARulesFileLeaveOutTheTestsOfAnother(t *testing.T) {
 		t.Errorf("Files(shop_promo.yml) = %v, want %v", got, want)
 	}
 }
+
+// A test without steps checks nothing: it must not pass as if it did.
+func TestATestWithoutStepsIsAnError(t *testing.T) {
+	for _, src := range []string{"tests:\n  - name: a\n", "tests:\n  - name: a\n    steps: []\n"} {
+		_, err := Parse("t_test.yaml", []byte(src))
+		if want := "t_test.yaml:2:5: test \"a\" has no steps"; err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: error %v, want %s…", src, err, want)
+		}
+	}
+}

@@ -295,6 +295,7 @@ func (p *parser) strs(n *yaml.Node, what string) ([]string, bool) {
 
 func (p *parser) test(n *yaml.Node) *Test {
 	t := &Test{Pos: p.pos(n), Contact: DefaultContact, At: DefaultAt}
+	badSteps := false // reported already
 	p.mapping(n, "a test", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
@@ -322,6 +323,7 @@ func (p *parser) test(n *yaml.Node) *Test {
 			t.At = at
 		case "steps":
 			if !p.kind(v, yaml.SequenceNode, "steps must be a list") {
+				badSteps = true
 				return
 			}
 			for _, sn := range v.Content {
@@ -336,6 +338,9 @@ func (p *parser) test(n *yaml.Node) *Test {
 	if n.Kind == yaml.MappingNode && t.Name == "" {
 		p.errorf(n, "a test needs a name")
 		return nil
+	}
+	if n.Kind == yaml.MappingNode && len(t.Steps) == 0 && !badSteps {
+		p.errorf(n, "test %q has no steps: give steps, each a send and what to expect", t.Name)
 	}
 	return t
 }
