@@ -136,7 +136,17 @@ func Inbound(c Contact, s Send, shown []engine.Choice, now time.Time) engine.Inb
 	case "reaction":
 		in.Reaction.Emoji = s.Emoji
 	}
+	if mime, ok := mediaMIME[in.Type]; ok {
+		// WhatsApp gives every media message the id of its file and a type.
+		in.Media.ID, in.Media.MimeType = "media."+in.Type, mime
+	}
 	return in
+}
+
+// mediaMIME is the MIME type a customer's media message of each type has.
+var mediaMIME = map[string]string{
+	"image": "image/jpeg", "video": "video/mp4", "audio": "audio/ogg",
+	"document": "application/pdf", "sticker": "image/webp",
 }
 
 func check(e *Expect, d *engine.Decision) *Failure {
