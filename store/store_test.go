@@ -435,28 +435,14 @@ func TestCheckWriteNoticesTheWriteLockHeld(t *testing.T) {
 	if err := db.CheckWrite(ctx, time.Second); err != nil {
 		t.Fatalf("CheckWrite on a free database: %v", err)
 	}
-	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, path)
 	if err := db.Ping(ctx); err != nil {
 		t.Fatalf("Ping while another process writes: %v (reads must still answer)", err)
 	}
 	if err := db.CheckWrite(ctx, 200*time.Millisecond); err == nil || !strings.Contains(err.Error(), "write lock") {
 		t.Fatalf("CheckWrite while another process holds the write lock: %v", err)
 	}
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if err := db.CheckWrite(ctx, 15*time.Second); err != nil {
 		t.Fatalf("CheckWrite once the lock is free: %v", err)
 	}
@@ -469,19 +455,7 @@ func TestCheckWriteProbesShareOneWaitingWrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "balas.db")
 	db := openTest(t, path)
 	ctx := context.Background()
-	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, path)
 	before := runtime.NumGoroutine()
 	for range 20 {
 		if err := db.CheckWrite(ctx, 10*time.Millisecond); err == nil {
@@ -491,11 +465,33 @@ func TestCheckWriteProbesShareOneWaitingWrite(t *testing.T) {
 	if grew := runtime.NumGoroutine() - before; grew > 3 {
 		t.Errorf("20 probes during the stall left %d more goroutines waiting, want at most one heartbeat", grew)
 	}
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if err := db.CheckWrite(ctx, 15*time.Second); err != nil {
 		t.Fatalf("CheckWrite once the lock is free: %v", err)
+	}
+}
+
+// holdWriteLock takes the write lock of the database at path from another
+// connection, as another process would; release lets go of it.
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -3,9 +3,6 @@ package convtest
 import (
 	"strings"
 	"testing"
-
-	"github.com/balas-bot/balas/engine"
-	"github.com/balas-bot/balas/rules"
 )
 
 // A step's expect and a test's contact given by a YAML alias are read as if
@@ -40,7 +37,7 @@ tests:
 // with `type: reaction`, a system message never; and it refuses text on a
 // message that carries none on WhatsApp.
 func TestReactionsAndSystemMessagesAsOnTheServer(t *testing.T) {
-	set, diags, err := rules.Parse("r.yaml", []byte(`
+	mustPass(t, `
 version: 1
 rules:
   - id: sapa
@@ -52,11 +49,7 @@ rules:
   - id: bantuan
     fallback: true
     reply: Maaf, aku belum paham.
-`))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, rules.FormatDiagnostics(diags))
-	}
-	s, err := Parse("r_test.yaml", []byte(`
+`, `
 tests:
   - name: a reaction is answered by the reaction rule
     steps:
@@ -66,20 +59,10 @@ tests:
     steps:
       - send: {type: system}
         expect: {no_reply: true}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range Run(engine.New(set), s) {
-		if !r.Passed() {
-			t.Errorf("%s: %s", r.Name, r.Failure)
-		}
-	}
-	noReaction, _, _ := rules.Parse("r.yaml", []byte("version: 1\nrules:\n  - id: bantuan\n    fallback: true\n    reply: Maaf\n"))
-	s, _ = Parse("r_test.yaml", []byte("tests:\n  - name: r\n    steps:\n      - send: {type: reaction}\n        expect: {no_reply: true}\n"))
-	if r := Run(engine.New(noReaction), s)[0]; !r.Passed() {
-		t.Errorf("the fallback answered a reaction: %s", r.Failure)
-	}
+`)
+	// The fallback never answers a reaction.
+	mustPass(t, "version: 1\nrules:\n  - id: bantuan\n    fallback: true\n    reply: Maaf\n",
+		"tests:\n  - name: r\n    steps:\n      - send: {type: reaction}\n        expect: {no_reply: true}\n")
 	if _, err := Parse("r_test.yaml", []byte("tests:\n  - name: s\n    steps:\n      - send: {type: sticker, text: halo}\n")); err == nil ||
 		!strings.Contains(err.Error(), "a sticker carries no text on WhatsApp") {
 		t.Errorf("text on a sticker: %v", err)

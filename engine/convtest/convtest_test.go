@@ -63,6 +63,25 @@ func bot(t *testing.T) *engine.Bot {
 	return engine.New(set)
 }
 
+// mustPass runs the conversation tests in suite against the rules in src
+// and fails t for every test that does not pass.
+func mustPass(t *testing.T, src, suite string) {
+	t.Helper()
+	set, diags, err := rules.Parse("r.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rules.FormatDiagnostics(diags))
+	}
+	s, err := Parse("r_test.yaml", []byte(suite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Run(engine.New(set), s) {
+		if !r.Passed() {
+			t.Errorf("%s: %s", r.Name, r.Failure)
+		}
+	}
+}
+
 func TestPassingSuite(t *testing.T) {
 	s, err := Parse("shop_test.yaml", []byte(`
 tests:
