@@ -88,6 +88,9 @@ Flags:`)
 			failed++
 			continue
 		}
+		if len(suite.Tests) == 0 {
+			fmt.Fprintf(stderr, "%s: note: no tests in this file (write them as a list under `tests:`)\n", file)
+		}
 		for _, t := range suite.Tests {
 			if filter != nil && !filter.MatchString(t.Name) {
 				continue
@@ -124,6 +127,9 @@ Flags:`)
 	}
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "balas test: no conversation tests next to %s; write one named *_test.yaml beside the rules\n", path)
+	}
+	if filter != nil && passed+failed == 0 && len(files) > 0 && !interrupted {
+		fmt.Fprintf(stderr, "balas test: no test name matches --run %q\n", *runPattern)
 	}
 	if interrupted {
 		fmt.Fprintln(stderr, "balas test: interrupted before every test ran")

@@ -179,6 +179,12 @@ func TestTestCommandFails(t *testing.T) {
 	if code != 0 || stdout != "--- PASS: fallback\n1 passed, 0 failed\n" {
 		t.Errorf("--run: exit %d\n%s", code, stdout)
 	}
+	// A --run that matches no test says so: a misspelt pattern must not
+	// look like a run of every test that passed.
+	stdout, stderr, code = runBalas(t, "", "test", "--run", "fallbak", dir)
+	if code != 0 || stdout != "0 passed, 0 failed\n" || !strings.Contains(stderr, `no test name matches --run "fallbak"`) {
+		t.Errorf("--run matching nothing: exit %d\n%s%s", code, stdout, stderr)
+	}
 }
 
 func TestTestCommandErrors(t *testing.T) {
@@ -250,5 +256,15 @@ func TestTestCommandGivenATestFile(t *testing.T) {
 	_, stderr, code = runBalas(t, "", "test", filepath.Join(dir, "flow_test.yaml"))
 	if code != 2 || !strings.HasSuffix(stderr, "give the rules it tests: balas test "+dir+"\n") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A test file that holds no tests (empty, or `tests: []`) is pointed out,
+// instead of a quiet "0 passed, 0 failed".
+func TestTestCommandNamesAFileWithoutTests(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"shop.yaml": cmdShop, "shop_test.yaml": "tests: []\n"})
+	stdout, stderr, code := runBalas(t, "", "test", dir)
+	if code != 0 || stdout != "0 passed, 0 failed\n" || !strings.Contains(stderr, filepath.Join(dir, "shop_test.yaml")+": note: no tests in this file") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
 	}
 }
